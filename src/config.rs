@@ -1,0 +1,272 @@
+//! Settings from the environment: every field names its variable, and a bad value stops start-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// How tenant domains and issuers are spelled: `{scheme}://{slug}.{base_domain}/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicScheme {
+    Http,
+    Https,
+}
+
+impl PublicScheme {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PublicScheme::Http => "http",
+            PublicScheme::Https => "https",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration error that names the variable at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `GATEHOUSE_LISTEN`: address the HTTP server binds (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// `DATABASE_URL`: PostgreSQL to use; without it a private server is started in `data_dir`.
+    pub database_url: Option<SecretString>,
+    /// `GATEHOUSE_DATA_DIR`: where the private PostgreSQL and generated master key live
+    /// (default `./.gatehouse`).
+    pub data_dir: PathBuf,
+    /// `GATEHOUSE_BASE_DOMAIN`: host (and port) of the admin dashboard; tenants live at
+    /// `{slug}.{base domain}` (default `localhost:8080`).
+    pub base_domain: String,
+    /// `GATEHOUSE_PUBLIC_SCHEME`: `http` or `https`, the scheme of issuers and callback URLs
+    /// (default `http`).
+    pub public_scheme: PublicScheme,
+    /// `GATEHOUSE_MASTER_KEY`: base64 of 32 random bytes sealing every secret at rest.
+    pub master_key: Option<SecretString>,
+    /// `GATEHOUSE_PREVIOUS_MASTER_KEYS`: comma-separated older keys, still accepted for opening
+    /// while `gatehouse rotate-master-key` re-seals under the current one.
+    pub previous_master_keys: Vec<SecretString>,
+    /// `GATEHOUSE_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `GATEHOUSE_DB_MAX_CONNECTIONS`: pool size (default 10).
+    pub db_max_connections: u32,
+    /// `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: total timeout of a call to an upstream provider
+    /// (default 10000).
+    pub upstream_timeout: Duration,
+    /// `GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS`: connect timeout to an upstream (default 3000).
+    pub upstream_connect_timeout: Duration,
+}
+
+impl Settings {
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can feed a map instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let listen = match get("GATEHOUSE_LISTEN") {
+            Some(v) => v.trim().parse().map_err(|_| ConfigError {
+                var: "GATEHOUSE_LISTEN",
+                message: format!("`{v}` is not an address like 127.0.0.1:8080"),
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let base_domain = match get("GATEHOUSE_BASE_DOMAIN") {
+            Some(v) => parse_base_domain(v.trim())?,
+            None => "localhost:8080".to_owned(),
+        };
+        let public_scheme = match get("GATEHOUSE_PUBLIC_SCHEME").as_deref().map(str::trim) {
+            None | Some("http") => PublicScheme::Http,
+            Some("https") => PublicScheme::Https,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "GATEHOUSE_PUBLIC_SCHEME",
+                    message: format!("`{other}` must be `http` or `https`"),
+                })
+            }
+        };
+        let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "GATEHOUSE_LOG_FORMAT",
+                    message: format!("`{other}` must be `text` or `json`"),
+                })
+            }
+        };
+        let master_key =
+            get("GATEHOUSE_MASTER_KEY").map(|v| SecretString::from(v.trim().to_owned()));
+        if let Some(key) = &master_key {
+            crate::crypto::seal::MasterKey::parse(key).map_err(|message| ConfigError {
+                var: "GATEHOUSE_MASTER_KEY",
+                message,
+            })?;
+        }
+        let previous_master_keys: Vec<SecretString> = get("GATEHOUSE_PREVIOUS_MASTER_KEYS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| SecretString::from(s.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for key in &previous_master_keys {
+            crate::crypto::seal::MasterKey::parse(key).map_err(|message| ConfigError {
+                var: "GATEHOUSE_PREVIOUS_MASTER_KEYS",
+                message,
+            })?;
+        }
+
+        Ok(Settings {
+            listen,
+            database_url: get("DATABASE_URL").map(SecretString::from),
+            data_dir: get("GATEHOUSE_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".gatehouse")),
+            base_domain,
+            public_scheme,
+            master_key,
+            previous_master_keys,
+            log_format,
+            db_max_connections: parse_number(&get, "GATEHOUSE_DB_MAX_CONNECTIONS", 10, 1, 1000)?,
+            upstream_timeout: Duration::from_millis(parse_number(
+                &get,
+                "GATEHOUSE_UPSTREAM_TIMEOUT_MS",
+                10_000,
+                100,
+                120_000,
+            )?),
+            upstream_connect_timeout: Duration::from_millis(parse_number(
+                &get,
+                "GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS",
+                3_000,
+                50,
+                60_000,
+            )?),
+        })
+    }
+
+    /// The host of a tenant's canonical domain.
+    pub fn tenant_host(&self, slug: &str) -> String {
+        format!("{slug}.{}", self.base_domain)
+    }
+
+    /// The issuer of a tenant, with the trailing slash Auth0 uses.
+    pub fn issuer_for_host(&self, host: &str) -> String {
+        format!("{}://{host}/", self.public_scheme.as_str())
+    }
+
+    /// The admin dashboard's origin.
+    pub fn admin_origin(&self) -> String {
+        format!("{}://{}", self.public_scheme.as_str(), self.base_domain)
+    }
+}
+
+fn parse_number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<T>() {
+            Ok(n) if n >= min && n <= max => Ok(n),
+            _ => Err(ConfigError {
+                var,
+                message: format!("`{v}` must be a whole number from {min} to {max}"),
+            }),
+        },
+    }
+}
+
+fn parse_base_domain(value: &str) -> Result<String, ConfigError> {
+    let lower = value.to_ascii_lowercase();
+    let (host, port) = match lower.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (lower.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 200
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if host_ok && port_ok {
+        Ok(lower)
+    } else {
+        Err(ConfigError {
+            var: "GATEHOUSE_BASE_DOMAIN",
+            message: format!(
+                "`{value}` is not a host name with an optional port, like localhost:8080"
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_tenants_under_localhost_over_http() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.tenant_host("acme"), "acme.localhost:8080");
+        assert_eq!(
+            s.issuer_for_host("acme.localhost:8080"),
+            "http://acme.localhost:8080/"
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("GATEHOUSE_LISTEN", "not-an-address"),
+            ("GATEHOUSE_BASE_DOMAIN", "exa mple.com"),
+            ("GATEHOUSE_BASE_DOMAIN", "example.com:99999"),
+            ("GATEHOUSE_PUBLIC_SCHEME", "ftp"),
+            ("GATEHOUSE_LOG_FORMAT", "xml"),
+            ("GATEHOUSE_MASTER_KEY", "too-short"),
+            ("GATEHOUSE_PREVIOUS_MASTER_KEYS", "abc"),
+            ("GATEHOUSE_DB_MAX_CONNECTIONS", "0"),
+            ("GATEHOUSE_UPSTREAM_TIMEOUT_MS", "soon"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(err.to_string().contains(var));
+        }
+    }
+}

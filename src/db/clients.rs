@@ -1,0 +1,255 @@
+//! Applications (OAuth clients) and their client grants.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Client {
+    pub tenant_id: Uuid,
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub app_type: String,
+    pub secret_hash: Option<Vec<u8>>,
+    pub callbacks: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub is_first_party: bool,
+    pub is_tester: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const COLUMNS: &str =
+    "tenant_id, client_id, name, description, app_type, secret_hash, callbacks, \
+     allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, \
+     is_tester, version, created_at, updated_at";
+
+/// The fields a client is created or replaced with.
+#[derive(Clone, Debug)]
+pub struct ClientFields {
+    pub name: String,
+    pub description: String,
+    pub app_type: String,
+    pub callbacks: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub is_first_party: bool,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+    fields: &ClientFields,
+    secret_hash: Option<&[u8]>,
+    is_tester: bool,
+) -> Result<Client, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO clients (tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, is_tester)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(&fields.name)
+    .bind(&fields.description)
+    .bind(&fields.app_type)
+    .bind(secret_hash)
+    .bind(&fields.callbacks)
+    .bind(&fields.allowed_logout_urls)
+    .bind(&fields.web_origins)
+    .bind(&fields.grant_types)
+    .bind(&fields.token_endpoint_auth_method)
+    .bind(fields.is_first_party)
+    .bind(is_tester)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn by_id(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn tester(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND is_tester"
+    ))
+    .bind(tenant_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A page by offset, in creation order, and the total count.
+pub async fn page(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Client>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND NOT is_tester
+         ORDER BY created_at, client_id OFFSET $2 LIMIT $3"
+    ))
+    .bind(tenant_id)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let total =
+        sqlx::query_scalar("SELECT count(*) FROM clients WHERE tenant_id = $1 AND NOT is_tester")
+            .bind(tenant_id)
+            .fetch_one(db)
+            .await?;
+    Ok((rows, total))
+}
+
+/// A page by checkpoint: clients whose id sorts after `from`, in id order.
+pub async fn after(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    from: Option<&str>,
+    take: i64,
+) -> Result<Vec<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND NOT is_tester AND client_id > $2
+         ORDER BY client_id LIMIT $3"
+    ))
+    .bind(tenant_id)
+    .bind(from.unwrap_or(""))
+    .bind(take)
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces the mutable fields when the stored version is `expected_version` (optimistic
+/// concurrency); `None` means the client is gone or was changed meanwhile.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+    expected_version: i32,
+    fields: &ClientFields,
+) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE clients SET name = $4, description = $5, app_type = $6, callbacks = $7,
+            allowed_logout_urls = $8, web_origins = $9, grant_types = $10,
+            token_endpoint_auth_method = $11, is_first_party = $12,
+            version = version + 1, updated_at = now()
+         WHERE tenant_id = $1 AND client_id = $2 AND version = $3
+         RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(expected_version)
+    .bind(&fields.name)
+    .bind(&fields.description)
+    .bind(&fields.app_type)
+    .bind(&fields.callbacks)
+    .bind(&fields.allowed_logout_urls)
+    .bind(&fields.web_origins)
+    .bind(&fields.grant_types)
+    .bind(&fields.token_endpoint_auth_method)
+    .bind(fields.is_first_party)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn set_secret_hash(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+    secret_hash: &[u8],
+) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE clients SET secret_hash = $3, version = version + 1, updated_at = now()
+         WHERE tenant_id = $1 AND client_id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(secret_hash)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 AND NOT is_tester",
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClientGrant {
+    pub grant_id: String,
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+    pub version: i32,
+}
+
+pub async fn insert_grant(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    grant_id: &str,
+    client_id: &str,
+    audience: &str,
+    scope: &[String],
+) -> Result<ClientGrant, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO client_grants (tenant_id, grant_id, client_id, audience, scope)
+         VALUES ($1, $2, $3, $4, $5) RETURNING grant_id, client_id, audience, scope, version",
+    )
+    .bind(tenant_id)
+    .bind(grant_id)
+    .bind(client_id)
+    .bind(audience)
+    .bind(scope)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn grant_for(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+    audience: &str,
+) -> Result<Option<ClientGrant>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT grant_id, client_id, audience, scope, version FROM client_grants
+         WHERE tenant_id = $1 AND client_id = $2 AND audience = $3",
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(audience)
+    .fetch_optional(db)
+    .await
+}

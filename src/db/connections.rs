@@ -1,0 +1,272 @@
+//! Connections (upstream identity providers of a tenant) and the applications they serve.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Connection {
+    pub tenant_id: Uuid,
+    pub connection_id: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub strategy: String,
+    pub options: serde_json::Value,
+    pub client_secret_sealed: Option<String>,
+    pub is_domain_connection: bool,
+    pub show_as_button: bool,
+    pub realms: Vec<String>,
+    pub metadata: serde_json::Value,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const COLUMNS: &str = "tenant_id, connection_id, name, display_name, strategy, options, \
+     client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version, \
+     created_at, updated_at";
+
+/// Everything a connection is created or replaced with (the id and name are fixed at creation).
+#[derive(Clone, Debug)]
+pub struct ConnectionFields {
+    pub display_name: Option<String>,
+    pub options: serde_json::Value,
+    pub client_secret_sealed: Option<String>,
+    pub is_domain_connection: bool,
+    pub show_as_button: bool,
+    pub realms: Vec<String>,
+    pub metadata: serde_json::Value,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+    name: &str,
+    strategy: &str,
+    fields: &ConnectionFields,
+) -> Result<Connection, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO connections (tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(name)
+    .bind(&fields.display_name)
+    .bind(strategy)
+    .bind(&fields.options)
+    .bind(&fields.client_secret_sealed)
+    .bind(fields.is_domain_connection)
+    .bind(fields.show_as_button)
+    .bind(&fields.realms)
+    .bind(&fields.metadata)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn by_id(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND connection_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(connection_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn by_name(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    name: &str,
+) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND name = $2"
+    ))
+    .bind(tenant_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await
+}
+
+/// Filters of a connection listing.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFilter {
+    pub strategies: Vec<String>,
+    pub name: Option<String>,
+}
+
+/// A page by offset, in name order, and the total count.
+pub async fn page(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    filter: &ConnectionFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Connection>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections
+         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)
+         ORDER BY name OFFSET $4 LIMIT $5"
+    ))
+    .bind(tenant_id)
+    .bind(&filter.strategies)
+    .bind(&filter.name)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT count(*) FROM connections
+         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)",
+    )
+    .bind(tenant_id)
+    .bind(&filter.strategies)
+    .bind(&filter.name)
+    .fetch_one(db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// A page by checkpoint: connections whose id sorts after `from`, in id order.
+pub async fn after(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    filter: &ConnectionFilter,
+    from: Option<&str>,
+    take: i64,
+) -> Result<Vec<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections
+         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)
+           AND connection_id > $4
+         ORDER BY connection_id LIMIT $5"
+    ))
+    .bind(tenant_id)
+    .bind(&filter.strategies)
+    .bind(&filter.name)
+    .bind(from.unwrap_or(""))
+    .bind(take)
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces the mutable fields when the stored version is `expected_version`; `None` means the
+/// connection is gone or was changed meanwhile.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+    expected_version: i32,
+    fields: &ConnectionFields,
+) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE connections SET display_name = $4, options = $5, client_secret_sealed = $6,
+            is_domain_connection = $7, show_as_button = $8, realms = $9, metadata = $10,
+            version = version + 1, updated_at = now()
+         WHERE tenant_id = $1 AND connection_id = $2 AND version = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(connection_id)
+    .bind(expected_version)
+    .bind(&fields.display_name)
+    .bind(&fields.options)
+    .bind(&fields.client_secret_sealed)
+    .bind(fields.is_domain_connection)
+    .bind(fields.show_as_button)
+    .bind(&fields.realms)
+    .bind(&fields.metadata)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM connections WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(tenant_id)
+        .bind(connection_id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn enabled_clients(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT client_id FROM connection_clients WHERE tenant_id = $1 AND connection_id = $2 ORDER BY client_id",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Enables (`true`) or disables the connection for a client. The client must belong to the
+/// tenant (enforced by the foreign key).
+pub async fn set_enabled(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+    client_id: &str,
+    enabled: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = if enabled {
+        "INSERT INTO connection_clients (tenant_id, connection_id, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM connection_clients WHERE tenant_id = $1 AND connection_id = $2 AND client_id = $3"
+    };
+    sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(connection_id)
+        .bind(client_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The connections a client may log in with, in name order.
+pub async fn enabled_for_client(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+) -> Result<Vec<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM connections c JOIN connection_clients cc USING (tenant_id, connection_id)
+         WHERE c.tenant_id = $1 AND cc.client_id = $2 ORDER BY c.name",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Bumps the version after a change that is not in the row itself (enabled clients), so ETags
+/// and caches see it.
+pub async fn touch(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET version = version + 1, updated_at = now() WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(tenant_id)
+        .bind(connection_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,88 @@
+//! Per-tenant RS256 signing keys (private halves sealed).
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredKey {
+    pub kid: String,
+    pub private_key_sealed: String,
+    pub public_jwk: serde_json::Value,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "kid, private_key_sealed, public_jwk, state, created_at, retired_at";
+
+pub async fn insert_current(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    kid: &str,
+    private_key_sealed: &str,
+    public_jwk: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO signing_keys (tenant_id, kid, private_key_sealed, public_jwk, state)
+         VALUES ($1, $2, $3, $4, 'current')",
+    )
+    .bind(tenant_id)
+    .bind(kid)
+    .bind(private_key_sealed)
+    .bind(public_jwk)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Marks the current key as previous (still published, no longer signing).
+pub async fn retire_current(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE signing_keys SET state = 'previous', retired_at = now()
+         WHERE tenant_id = $1 AND state = 'current'",
+    )
+    .bind(tenant_id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn current(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Option<StoredKey>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 AND state = 'current'"
+    ))
+    .bind(tenant_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Keys that belong in the JWKS: the current one and those retired less than `keep` ago
+/// (longer than any token they signed lives).
+pub async fn published(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    keep: chrono::Duration,
+) -> Result<Vec<StoredKey>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM signing_keys
+         WHERE tenant_id = $1 AND (state = 'current' OR retired_at > now() - $2::interval)
+         ORDER BY created_at DESC"
+    ))
+    .bind(tenant_id)
+    .bind(format!("{} seconds", keep.num_seconds()))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<Vec<StoredKey>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC"
+    ))
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await
+}

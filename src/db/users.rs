@@ -1,0 +1,200 @@
+//! Users of a tenant and their upstream identities.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, Postgres, Transaction};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct User {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub locale: Option<String>,
+    pub logins_count: i32,
+    pub last_login: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "user_id, email, email_verified, name, nickname, given_name, family_name, \
+     picture, locale, logins_count, last_login, created_at, updated_at";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Identity {
+    pub user_id: String,
+    pub connection_id: String,
+    pub connection_name: String,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub profile_data: serde_json::Value,
+}
+
+/// The root attributes a login writes.
+#[derive(Clone, Debug, Default)]
+pub struct RootAttributes {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// When an existing user's root attributes are overwritten by a login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootAttributesPolicy {
+    OnEachLogin,
+    OnFirstLogin,
+    NeverOnLogin,
+}
+
+/// Creates the user or records another login, per `policy`; returns the stored user.
+pub async fn upsert_on_login(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    user_id: &str,
+    attrs: &RootAttributes,
+    policy: RootAttributesPolicy,
+) -> Result<User, sqlx::Error> {
+    // A brand-new user always gets the attributes; `never_on_login` only protects later logins.
+    let overwrite = policy == RootAttributesPolicy::OnEachLogin;
+    sqlx::query_as(&format!(
+        "INSERT INTO users (tenant_id, user_id, email, name, nickname, given_name, family_name, picture, locale,
+            logins_count, last_login)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+            email = CASE WHEN $10 THEN EXCLUDED.email ELSE users.email END,
+            name = CASE WHEN $10 THEN EXCLUDED.name ELSE users.name END,
+            nickname = CASE WHEN $10 THEN EXCLUDED.nickname ELSE users.nickname END,
+            given_name = CASE WHEN $10 THEN EXCLUDED.given_name ELSE users.given_name END,
+            family_name = CASE WHEN $10 THEN EXCLUDED.family_name ELSE users.family_name END,
+            picture = CASE WHEN $10 THEN EXCLUDED.picture ELSE users.picture END,
+            locale = CASE WHEN $10 THEN EXCLUDED.locale ELSE users.locale END,
+            logins_count = users.logins_count + 1,
+            last_login = now(),
+            updated_at = now()
+         RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(&attrs.email)
+    .bind(&attrs.name)
+    .bind(&attrs.nickname)
+    .bind(&attrs.given_name)
+    .bind(&attrs.family_name)
+    .bind(&attrs.picture)
+    .bind(&attrs.locale)
+    .bind(overwrite)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn upsert_identity(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    user_id: &str,
+    connection_id: &str,
+    connection_name: &str,
+    provider: &str,
+    provider_user_id: &str,
+    profile_data: &serde_json::Value,
+    tokens_sealed: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO identities (tenant_id, user_id, connection_id, connection_name, provider, provider_user_id,
+            profile_data, tokens_sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (tenant_id, user_id, connection_id) DO UPDATE SET
+            connection_name = EXCLUDED.connection_name, profile_data = EXCLUDED.profile_data,
+            tokens_sealed = EXCLUDED.tokens_sealed, updated_at = now()",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(connection_id)
+    .bind(connection_name)
+    .bind(provider)
+    .bind(provider_user_id)
+    .bind(profile_data)
+    .bind(tokens_sealed)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+pub async fn by_id(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn identities(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: &str,
+) -> Result<Vec<Identity>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, connection_id, connection_name, provider, provider_user_id, profile_data
+         FROM identities WHERE tenant_id = $1 AND user_id = $2 ORDER BY connection_name",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A page of users, newest first, optionally only those whose e-mail matches exactly
+/// (case-insensitively); with the total.
+pub async fn page(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    email: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<User>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))
+         ORDER BY created_at DESC, user_id OFFSET $3 LIMIT $4"
+    ))
+    .bind(tenant_id)
+    .bind(email)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))",
+    )
+    .bind(tenant_id)
+    .bind(email)
+    .fetch_one(db)
+    .await?;
+    Ok((rows, total))
+}
+
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

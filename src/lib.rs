@@ -1,0 +1,21 @@
+//! Gatehouse: a self-hosted, multi-tenant control plane for login connections (Exact Online
+//! first), with an admin dashboard, an Auth0-shaped management API and per-tenant OIDC login
+//! endpoints. `ARCHITECTURE.md` is the map.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod database;
+pub mod db;
+pub mod domain;
+pub mod embedded_pg;
+pub mod error;
+pub mod fake_exact;
+pub mod providers;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+pub mod tokens;

@@ -1,0 +1,5 @@
+//! The `gatehouse` command: thin; everything lives in the library (see `cli`).
+
+fn main() -> std::process::ExitCode {
+    gatehouse::cli::main()
+}

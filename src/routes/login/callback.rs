@@ -1,0 +1,302 @@
+//! `GET /login/callback`: where the upstream provider sends the user back. The transaction is
+//! consumed atomically (state and browser must match) before anything is sent upstream; then
+//! the code is exchanged once, the profile read, the user stored, and the application gets its
+//! own single-use code.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::params::Params;
+use super::redirect::AppRedirect;
+use super::trace::LoginTrace;
+use super::{browser_cookie_name, CODE_SECONDS};
+use crate::crypto::random::{opaque_token, token_hash};
+use crate::crypto::seal::SealContext;
+use crate::db;
+use crate::db::login::AuthorizationCode;
+use crate::db::users::RootAttributesPolicy;
+use crate::error::PageError;
+use crate::providers::{LoginStep, NormalizedProfile, UpstreamTokens};
+use crate::services;
+use crate::state::AppState;
+use crate::tenancy::TenantHost;
+
+/// What the sealed upstream tokens of an identity are bound to.
+pub fn tokens_context(tenant_id: Uuid, user_id: &str, connection_id: &str) -> SealContext {
+    SealContext::new(
+        tenant_id,
+        &format!("identity:{user_id}:{connection_id}:tokens"),
+    )
+}
+
+pub async fn get(
+    req: HttpRequest,
+    tenant: TenantHost,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string())
+        .map_err(|e| PageError::bad_request(format!("Invalid callback: {e}.")))?;
+    let upstream_state = params
+        .get("state")
+        .ok_or_else(|| PageError::bad_request("The login cannot continue: the provider sent no state. Start the login again from the application."))?;
+    let browser = req
+        .cookie(browser_cookie_name(&state.settings))
+        .ok_or_else(|| PageError::bad_request("The login cannot continue in this browser: it was started elsewhere, or cookies are blocked. Start the login again from the application."))?;
+    let txn = db::login::take_transaction(&state.pool, tenant.id(), &token_hash(upstream_state), &token_hash(browser.value()))
+        .await?
+        .ok_or_else(|| PageError::bad_request("This login has expired, was already completed, or was started in another browser. Start the login again from the application."))?;
+
+    let mut trace = LoginTrace::new(txn.trace_id);
+    trace.earlier(LoginStep::Authorize, txn.created_at);
+    trace.client_id = Some(txn.client_id.clone());
+    let back = AppRedirect {
+        redirect_uri: txn.redirect_uri.clone(),
+        form_post: txn.response_mode == "form_post",
+        state: txn.app_state.clone(),
+        issuer: tenant.issuer.clone(),
+    };
+    let pool = &state.pool;
+    let connection = match db::connections::by_id(pool, tenant.id(), &txn.connection_id).await? {
+        Some(c) => c,
+        None => {
+            trace
+                .fail(
+                    pool,
+                    tenant.id(),
+                    LoginStep::Callback,
+                    "the connection was deleted during the login",
+                    None,
+                )
+                .await;
+            return Ok(back.error("server_error", "the connection no longer exists"));
+        }
+    };
+    trace.connection = Some(connection.name.clone());
+    let _span = tracing::info_span!("login_callback", trace_id = %txn.trace_id, tenant.slug = %tenant.tenant.slug, connection.name = %connection.name).entered();
+
+    if let Some(error) = params.get("error") {
+        let description = params.get("error_description").unwrap_or("");
+        let answer = crate::providers::upstream_http::redact(
+            format!("error={error} error_description={description}").as_bytes(),
+            &[],
+        );
+        let upstream = crate::providers::UpstreamError {
+            step: LoginStep::Callback,
+            failure: crate::providers::UpstreamFailure::Refused,
+            status: None,
+            answer: Some(answer),
+            description: format!(
+                "the provider returned error={}",
+                error.chars().take(64).collect::<String>()
+            ),
+        };
+        if error == "access_denied" {
+            trace
+                .fail(
+                    pool,
+                    tenant.id(),
+                    LoginStep::Callback,
+                    "the user declined access at the provider",
+                    Some(&upstream),
+                )
+                .await;
+            return Ok(back.error("access_denied", "the user declined access"));
+        }
+        trace
+            .fail(
+                pool,
+                tenant.id(),
+                LoginStep::Callback,
+                &upstream.description,
+                Some(&upstream),
+            )
+            .await;
+        return Ok(back.error("server_error", "the identity provider returned an error"));
+    }
+    let Some(code) = params.get("code") else {
+        trace
+            .fail(
+                pool,
+                tenant.id(),
+                LoginStep::Callback,
+                "the provider sent neither a code nor an error",
+                None,
+            )
+            .await;
+        return Ok(back.error("server_error", "the identity provider sent no code"));
+    };
+    trace.ok(LoginStep::Callback);
+
+    let (provider, upstream) = match services::connections::upstream(&state.sealer, &connection) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "connection cannot be used");
+            trace
+                .fail(
+                    pool,
+                    tenant.id(),
+                    LoginStep::UpstreamTokenExchange,
+                    "the connection is misconfigured",
+                    None,
+                )
+                .await;
+            return Ok(back.error("server_error", "the connection is misconfigured"));
+        }
+    };
+    let tokens = match provider
+        .exchange_code(
+            &state.upstream,
+            &upstream,
+            code,
+            &tenant.url("login/callback"),
+        )
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream code exchange failed");
+            trace
+                .fail(pool, tenant.id(), e.step, &e.description, Some(&e))
+                .await;
+            return Ok(back.error(
+                e.oauth_error(),
+                "the identity provider did not complete the login",
+            ));
+        }
+    };
+    trace.ok(LoginStep::UpstreamTokenExchange);
+    let profile = match provider
+        .fetch_profile(&state.upstream, &upstream, &tokens)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream profile fetch failed");
+            trace
+                .fail(pool, tenant.id(), e.step, &e.description, Some(&e))
+                .await;
+            return Ok(back.error(
+                e.oauth_error(),
+                "the identity provider did not return a usable profile",
+            ));
+        }
+    };
+    trace.ok(LoginStep::ProfileFetch);
+
+    let code = opaque_token(32);
+    match finish_login(
+        &state,
+        &tenant,
+        &txn,
+        &connection,
+        &profile,
+        &tokens,
+        &code,
+        &mut trace,
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(user.id = %profile.user_id, "login completed");
+            Ok(back.code(&code))
+        }
+        Err(e) => {
+            let status = crate::error::log_internal(&e);
+            let (error, text) = if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+                (
+                    "temporarily_unavailable",
+                    "the service is temporarily unavailable",
+                )
+            } else {
+                ("server_error", "the user could not be stored")
+            };
+            trace
+                .fail(pool, tenant.id(), LoginStep::UserUpsert, text, None)
+                .await;
+            Ok(back.error(error, text))
+        }
+    }
+}
+
+/// Stores the user and identity, issues the application's code and records the login, in one
+/// transaction: either all of it happens or none.
+#[allow(clippy::too_many_arguments)]
+async fn finish_login(
+    state: &AppState,
+    tenant: &TenantHost,
+    txn: &db::login::LoginTransaction,
+    connection: &db::connections::Connection,
+    profile: &NormalizedProfile,
+    tokens: &UpstreamTokens,
+    code: &str,
+    trace: &mut LoginTrace,
+) -> anyhow::Result<()> {
+    let policy = match connection
+        .options
+        .get("set_user_root_attributes")
+        .and_then(|v| v.as_str())
+    {
+        Some("on_first_login") => RootAttributesPolicy::OnFirstLogin,
+        Some("never_on_login") => RootAttributesPolicy::NeverOnLogin,
+        _ => RootAttributesPolicy::OnEachLogin,
+    };
+    let sealed_tokens = state.sealer.seal_str(
+        &json!({
+            "access_token": tokens.access_token.expose_secret(),
+            "refresh_token": tokens.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            "expires_at": tokens.expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s as i64)),
+        })
+        .to_string(),
+        &tokens_context(tenant.id(), &profile.user_id, &connection.connection_id),
+    );
+    let mut tx = state.pool.begin().await?;
+    db::users::upsert_on_login(
+        &mut tx,
+        tenant.id(),
+        &profile.user_id,
+        &profile.root,
+        policy,
+    )
+    .await?;
+    db::users::upsert_identity(
+        &mut tx,
+        tenant.id(),
+        &profile.user_id,
+        &connection.connection_id,
+        &connection.name,
+        &connection.strategy,
+        &profile.provider_user_id,
+        &profile.profile_data,
+        Some(&sealed_tokens),
+    )
+    .await?;
+    trace.ok(LoginStep::UserUpsert);
+    let now = Utc::now();
+    let record = AuthorizationCode {
+        trace_id: txn.trace_id,
+        client_id: txn.client_id.clone(),
+        user_id: profile.user_id.clone(),
+        connection_id: connection.connection_id.clone(),
+        redirect_uri: txn.redirect_uri.clone(),
+        scope: txn.scope.clone(),
+        nonce: txn.nonce.clone(),
+        code_challenge: txn.code_challenge.clone(),
+        auth_time: now,
+        expires_at: now + chrono::Duration::seconds(CODE_SECONDS),
+        used_at: None,
+        family_id: None,
+    };
+    db::login::insert_code(&mut *tx, tenant.id(), &token_hash(code), &record).await?;
+    trace.ok(LoginStep::CodeIssued);
+    db::events::record(
+        &mut *tx,
+        tenant.id(),
+        &trace.success_event(&profile.user_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

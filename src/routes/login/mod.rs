@@ -1,0 +1,48 @@
+//! The login endpoints of a tenant host: `/authorize`, `/login/callback`, `/oauth/token`,
+//! `/userinfo`, discovery, JWKS and `/v2/logout`.
+
+pub mod authorize;
+pub mod callback;
+pub mod discovery;
+pub mod logout;
+pub mod params;
+pub mod redirect;
+pub mod token;
+pub mod trace;
+pub mod userinfo;
+
+use actix_web::web;
+
+use crate::config::{PublicScheme, Settings};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/authorize", web::get().to(authorize::get))
+        .route("/login/callback", web::get().to(callback::get))
+        .route("/oauth/token", web::post().to(token::post))
+        .route("/userinfo", web::get().to(userinfo::handle))
+        .route("/userinfo", web::post().to(userinfo::handle))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
+        .route("/v2/logout", web::get().to(logout::get));
+}
+
+/// Lifetime of a login transaction (from /authorize to /login/callback).
+pub const TRANSACTION_SECONDS: i64 = 600;
+/// Lifetime of an authorization code.
+pub const CODE_SECONDS: i64 = 60;
+/// Lifetime of ID and access tokens.
+pub const TOKEN_SECONDS: i64 = 3600;
+/// Lifetime of a refresh token.
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+
+/// The cookie binding a login transaction to the browser that started it; with the `__Host-`
+/// prefix when served over https.
+pub fn browser_cookie_name(settings: &Settings) -> &'static str {
+    match settings.public_scheme {
+        PublicScheme::Https => "__Host-gatehouse-login",
+        PublicScheme::Http => "gatehouse-login",
+    }
+}

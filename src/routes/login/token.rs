@@ -1,0 +1,555 @@
+//! `POST /oauth/token`: the authorization code (with PKCE), refresh token (rotating, reuse
+//! revokes the family) and client credentials grants. Bodies may be form-encoded or JSON;
+//! clients authenticate by `client_secret_post`, `client_secret_basic` or, when public, PKCE.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::params::Params;
+use super::trace::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
+use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
+use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
+use crate::db;
+use crate::db::clients::Client;
+use crate::db::events::NewEvent;
+use crate::error::log_internal;
+use crate::state::AppState;
+use crate::tenancy::TenantHost;
+use crate::tokens::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
+
+/// An OAuth error answer (RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct TokenError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    basic_challenge: bool,
+}
+
+impl TokenError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        TokenError {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    fn invalid_client(basic: bool) -> Self {
+        TokenError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "client authentication failed".into(),
+            basic_challenge: basic,
+        }
+    }
+
+    fn internal(err: impl Into<anyhow::Error>) -> Self {
+        let status = log_internal(&err.into());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            TokenError {
+                status,
+                error: "temporarily_unavailable",
+                description: "the service is temporarily unavailable".into(),
+                basic_challenge: false,
+            }
+        } else {
+            TokenError {
+                status,
+                error: "server_error",
+                description: "internal error".into(),
+                basic_challenge: false,
+            }
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if self.basic_challenge {
+            res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"oauth\""));
+        }
+        res.json(json!({ "error": self.error, "error_description": self.description }))
+    }
+}
+
+impl From<sqlx::Error> for TokenError {
+    fn from(e: sqlx::Error) -> Self {
+        TokenError::internal(e)
+    }
+}
+
+pub async fn post(
+    req: HttpRequest,
+    body: web::Bytes,
+    tenant: TenantHost,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    match handle(&req, &body, &tenant, &state).await {
+        Ok(tokens) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(tokens),
+        Err(e) => e.response(),
+    }
+}
+
+fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Params, TokenError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(body)
+        .map_err(|_| TokenError::new("invalid_request", "the body is not UTF-8"))?;
+    let parsed = match mime.as_str() {
+        "application/x-www-form-urlencoded" => Params::parse(text),
+        "application/json" => {
+            let value: Value = serde_json::from_str(text)
+                .map_err(|_| TokenError::new("invalid_request", "the body is not valid JSON"))?;
+            Params::from_json(&value)
+        }
+        _ => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "the body must be application/x-www-form-urlencoded or application/json",
+            ))
+        }
+    };
+    parsed.map_err(|e| TokenError::new("invalid_request", e.to_string()))
+}
+
+async fn handle(
+    req: &HttpRequest,
+    body: &[u8],
+    tenant: &TenantHost,
+    state: &AppState,
+) -> Result<Value, TokenError> {
+    let params = parse_body(req, body)?;
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| TokenError::new("invalid_request", "grant_type is required"))?;
+    if !matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    ) {
+        return Err(TokenError::new(
+            "unsupported_grant_type",
+            "supported grants: authorization_code, refresh_token, client_credentials",
+        ));
+    }
+    let client = authenticate(req, &params, tenant, state).await?;
+    if !client.grant_types.iter().any(|g| g == grant_type) {
+        return Err(TokenError::new(
+            "unauthorized_client",
+            format!("the application may not use the {grant_type} grant"),
+        ));
+    }
+    match grant_type {
+        "authorization_code" => authorization_code(&params, &client, tenant, state).await,
+        "refresh_token" => refresh_token(&params, &client, tenant, state).await,
+        _ => client_credentials(&params, &client, tenant, state).await,
+    }
+}
+
+/// Finds and authenticates the client: by Basic header, by body secret, or (public clients
+/// only) by client id alone. Using two methods at once is refused.
+async fn authenticate(
+    req: &HttpRequest,
+    params: &Params,
+    tenant: &TenantHost,
+    state: &AppState,
+) -> Result<Client, TokenError> {
+    let basic = match req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(value) if value.len() > 7 && value[..6].eq_ignore_ascii_case("basic ") => {
+            let decoded = STANDARD
+                .decode(value[6..].trim())
+                .map_err(|_| TokenError::invalid_client(true))?;
+            let text = String::from_utf8(decoded).map_err(|_| TokenError::invalid_client(true))?;
+            let (id, secret) = text
+                .split_once(':')
+                .ok_or_else(|| TokenError::invalid_client(true))?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded inside the header.
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            Some((decode(id), decode(secret)))
+        }
+        Some(_) => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "unsupported Authorization scheme",
+            ))
+        }
+        None => None,
+    };
+    let body_secret = params.get("client_secret");
+    if basic.is_some() && body_secret.is_some() {
+        return Err(TokenError::new(
+            "invalid_request",
+            "use one client authentication method, not two",
+        ));
+    }
+    let client_id = match (&basic, params.get("client_id")) {
+        (Some((id, _)), Some(body_id)) if id != body_id => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "client_id differs from the authenticated client",
+            ))
+        }
+        (Some((id, _)), _) => id.clone(),
+        (None, Some(id)) => id.to_owned(),
+        (None, None) => return Err(TokenError::invalid_client(false)),
+    };
+    let uses_basic = basic.is_some();
+    let client = db::clients::by_id(&state.pool, tenant.id(), &client_id)
+        .await?
+        .ok_or_else(|| TokenError::invalid_client(uses_basic))?;
+    let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
+    match (&client.secret_hash, presented) {
+        (Some(hash), Some(secret)) if secure_eq(hash, &token_hash(&secret)) => Ok(client),
+        (None, None) if client.token_endpoint_auth_method == "none" => Ok(client),
+        _ => Err(TokenError::invalid_client(uses_basic)),
+    }
+}
+
+async fn authorization_code(
+    params: &Params,
+    client: &Client,
+    tenant: &TenantHost,
+    state: &AppState,
+) -> Result<Value, TokenError> {
+    let code = params
+        .get("code")
+        .ok_or_else(|| TokenError::new("invalid_request", "code is required"))?;
+    let code_hash = token_hash(code);
+    let family_id = Uuid::new_v4();
+    let pool = &state.pool;
+    let Some(record) = db::login::redeem_code(pool, tenant.id(), &code_hash, family_id).await?
+    else {
+        // A replayed code revokes what its first redemption issued (RFC 6749 §4.1.2).
+        if let Some(used) = db::login::code(pool, tenant.id(), &code_hash).await? {
+            if let Some(family) = used.family_id {
+                db::tokens::revoke_family(pool, tenant.id(), family).await?;
+            }
+            record_redemption(
+                pool,
+                tenant,
+                &used,
+                false,
+                "authorization code replayed; tokens issued from it were revoked",
+            )
+            .await;
+        }
+        return Err(TokenError::new(
+            "invalid_grant",
+            "the code is invalid, expired or already used",
+        ));
+    };
+    let invalid = |why: &str| TokenError::new("invalid_grant", why.to_owned());
+    let failure = if record.expires_at < Utc::now() {
+        Some(invalid("the code has expired"))
+    } else if record.client_id != client.client_id {
+        Some(invalid("the code was issued to another client"))
+    } else if params
+        .get("redirect_uri")
+        .is_some_and(|r| r != record.redirect_uri)
+        || (params.get("redirect_uri").is_none() && client.callbacks.len() != 1)
+    {
+        Some(invalid(
+            "redirect_uri does not match the authorization request",
+        ))
+    } else {
+        match (&record.code_challenge, params.get("code_verifier")) {
+            (Some(challenge), Some(verifier))
+                if secure_eq(s256(verifier).as_bytes(), challenge.as_bytes()) =>
+            {
+                None
+            }
+            (Some(_), Some(_)) => Some(invalid("code_verifier does not match the code_challenge")),
+            (Some(_), None) => Some(invalid("code_verifier is required")),
+            (None, Some(_)) => Some(invalid(
+                "code_verifier was sent but the authorization request had no code_challenge",
+            )),
+            (None, None) => None,
+        }
+    };
+    if let Some(err) = failure {
+        record_redemption(pool, tenant, &record, false, &err.description).await;
+        return Err(err);
+    }
+    let user = db::users::by_id(pool, tenant.id(), &record.user_id)
+        .await?
+        .ok_or_else(|| invalid("the user no longer exists"))?;
+    let mut response = issue_user_tokens(
+        state,
+        tenant,
+        client,
+        &user,
+        &record.scope,
+        record.auth_time,
+        record.nonce.as_deref(),
+    )
+    .await?;
+    if has_scope(&record.scope, "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        let refresh = opaque_token(32);
+        db::tokens::insert(
+            pool,
+            tenant.id(),
+            &token_hash(&refresh),
+            family_id,
+            &client.client_id,
+            &user.user_id,
+            &record.scope,
+            record.auth_time,
+            Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
+        )
+        .await?;
+        response.insert("refresh_token".into(), json!(refresh));
+    }
+    record_redemption(pool, tenant, &record, true, "authorization code redeemed").await;
+    Ok(Value::Object(response))
+}
+
+async fn record_redemption(
+    pool: &sqlx::PgPool,
+    tenant: &TenantHost,
+    code: &db::login::AuthorizationCode,
+    ok: bool,
+    description: &str,
+) {
+    let event = NewEvent {
+        event_type: if ok {
+            CODE_REDEEMED
+        } else {
+            CODE_REDEMPTION_FAILED
+        },
+        trace_id: Some(code.trace_id),
+        client_id: Some(code.client_id.clone()),
+        user_id: Some(code.user_id.clone()),
+        description: description.to_owned(),
+        details: json!({ "step": "code_redeemed", "outcome": if ok { "ok" } else { "failed" } }),
+        ..Default::default()
+    };
+    if let Err(e) = db::events::record(pool, tenant.id(), &event).await {
+        tracing::warn!(error = %e, "could not record a code redemption");
+    }
+}
+
+async fn refresh_token(
+    params: &Params,
+    client: &Client,
+    tenant: &TenantHost,
+    state: &AppState,
+) -> Result<Value, TokenError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| TokenError::new("invalid_request", "refresh_token is required"))?;
+    let invalid = || {
+        TokenError::new(
+            "invalid_grant",
+            "the refresh token is invalid, expired or revoked",
+        )
+    };
+    let mut tx = state.pool.begin().await?;
+    let Some(token) = db::tokens::rotate(&mut tx, tenant.id(), &token_hash(presented)).await?
+    else {
+        return Err(invalid());
+    };
+    if token.rotated_at.is_some() && token.revoked_at.is_none() {
+        // Reuse of a rotated token: someone holds a copy. Revoke the whole family.
+        db::tokens::revoke_family(&mut *tx, tenant.id(), token.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(client.id = %client.client_id, "refresh token reuse detected; family revoked");
+        return Err(invalid());
+    }
+    if token.revoked_at.is_some()
+        || token.expires_at < Utc::now()
+        || token.client_id != client.client_id
+    {
+        return Err(invalid());
+    }
+    let user = db::users::by_id(&mut *tx, tenant.id(), &token.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let next = opaque_token(32);
+    db::tokens::insert(
+        &mut *tx,
+        tenant.id(),
+        &token_hash(&next),
+        token.family_id,
+        &client.client_id,
+        &user.user_id,
+        &token.scope,
+        token.auth_time,
+        Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut response = issue_user_tokens(
+        state,
+        tenant,
+        client,
+        &user,
+        &token.scope,
+        token.auth_time,
+        None,
+    )
+    .await?;
+    response.insert("refresh_token".into(), json!(next));
+    Ok(Value::Object(response))
+}
+
+async fn client_credentials(
+    params: &Params,
+    client: &Client,
+    tenant: &TenantHost,
+    state: &AppState,
+) -> Result<Value, TokenError> {
+    if client.secret_hash.is_none() {
+        return Err(TokenError::new(
+            "unauthorized_client",
+            "client_credentials needs a confidential client",
+        ));
+    }
+    let audience = params
+        .get("audience")
+        .map(str::to_owned)
+        .unwrap_or_else(|| tenant.management_audience());
+    let grant = db::clients::grant_for(&state.pool, tenant.id(), &client.client_id, &audience)
+        .await?
+        .ok_or_else(|| TokenError {
+            status: StatusCode::FORBIDDEN,
+            error: "access_denied",
+            description: format!(
+                "the client has not been granted access to the audience {}",
+                audience.chars().take(200).collect::<String>()
+            ),
+            basic_challenge: false,
+        })?;
+    let scopes: Vec<&str> = match params.get("scope") {
+        Some(requested) => requested
+            .split(' ')
+            .filter(|s| grant.scope.iter().any(|g| g == s))
+            .collect(),
+        None => grant.scope.iter().map(String::as_str).collect(),
+    };
+    let scope = scopes.join(" ");
+    let now = Utc::now().timestamp();
+    let claims = json!({
+        "iss": tenant.issuer, "sub": format!("{}@clients", client.client_id), "aud": audience,
+        "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
+        "gty": "client-credentials", "jti": opaque_token(16),
+    });
+    let key = state
+        .keys
+        .current(&state.pool, &state.sealer, tenant.id())
+        .await
+        .map_err(TokenError::internal)?;
+    let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
+    Ok(
+        json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "scope": scope }),
+    )
+}
+
+fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split(' ').any(|s| s == wanted)
+}
+
+/// The ID token (when `openid` was granted) and the access token for `/userinfo`.
+async fn issue_user_tokens(
+    state: &AppState,
+    tenant: &TenantHost,
+    client: &Client,
+    user: &db::users::User,
+    scope: &str,
+    auth_time: DateTime<Utc>,
+    nonce: Option<&str>,
+) -> Result<Map<String, Value>, TokenError> {
+    let key = state
+        .keys
+        .current(&state.pool, &state.sealer, tenant.id())
+        .await
+        .map_err(TokenError::internal)?;
+    let now = Utc::now().timestamp();
+    let mut response = Map::new();
+    let access = json!({
+        "iss": tenant.issuer, "sub": user.user_id, "aud": [tenant.url("userinfo")], "iat": now,
+        "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id, "jti": opaque_token(16),
+    });
+    response.insert(
+        "access_token".into(),
+        json!(key.sign(ACCESS_TOKEN_TYPE, &access)),
+    );
+    response.insert("token_type".into(), json!("Bearer"));
+    response.insert("expires_in".into(), json!(TOKEN_SECONDS));
+    response.insert("scope".into(), json!(scope));
+    if has_scope(scope, "openid") {
+        let mut claims = user_claims(user, scope);
+        claims.insert("iss".into(), json!(tenant.issuer));
+        claims.insert("aud".into(), json!(client.client_id));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + TOKEN_SECONDS));
+        claims.insert("auth_time".into(), json!(auth_time.timestamp()));
+        claims.insert("azp".into(), json!(client.client_id));
+        if let Some(nonce) = nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        response.insert(
+            "id_token".into(),
+            json!(key.sign(ID_TOKEN_TYPE, &Value::Object(claims))),
+        );
+    }
+    Ok(response)
+}
+
+/// `sub` and the profile and email claims the scope allows; shared with `/userinfo`.
+pub fn user_claims(user: &db::users::User, scope: &str) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.user_id));
+    if has_scope(scope, "profile") {
+        for (name, value) in [
+            ("name", &user.name),
+            ("nickname", &user.nickname),
+            ("given_name", &user.given_name),
+            ("family_name", &user.family_name),
+            ("picture", &user.picture),
+            ("locale", &user.locale),
+        ] {
+            if let Some(v) = value {
+                claims.insert(name.into(), json!(v));
+            }
+        }
+        claims.insert("updated_at".into(), json!(user.updated_at.to_rfc3339()));
+    }
+    if has_scope(scope, "email") {
+        if let Some(email) = &user.email {
+            claims.insert("email".into(), json!(email));
+            // Exact does not say whether an address is verified; never claim it is.
+            claims.insert("email_verified".into(), json!(user.email_verified));
+        }
+    }
+    claims
+}

@@ -1,0 +1,107 @@
+//! A login's trace: each step with its timing and outcome, recorded as one event when the
+//! login ends, under the trace id that follows the login from /authorize to the token exchange.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::events::NewEvent;
+use crate::providers::{LoginStep, UpstreamError};
+
+pub const LOGIN_SUCCESS: &str = "login_success";
+pub const LOGIN_FAILURE: &str = "login_failure";
+pub const CODE_REDEEMED: &str = "code_redeemed";
+pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
+
+pub struct LoginTrace {
+    pub trace_id: Uuid,
+    pub client_id: Option<String>,
+    pub connection: Option<String>,
+    steps: Vec<Value>,
+    mark: Instant,
+}
+
+impl LoginTrace {
+    pub fn new(trace_id: Uuid) -> Self {
+        LoginTrace {
+            trace_id,
+            client_id: None,
+            connection: None,
+            steps: Vec::new(),
+            mark: Instant::now(),
+        }
+    }
+
+    /// Records that `step` succeeded, timed since the previous step.
+    pub fn ok(&mut self, step: LoginStep) {
+        self.push(step, "ok", None);
+    }
+
+    /// Records a step that happened in an earlier request (it took no time here).
+    pub fn earlier(&mut self, step: LoginStep, at: chrono::DateTime<chrono::Utc>) {
+        self.steps
+            .push(json!({ "step": step.as_str(), "outcome": "ok", "at": at }));
+    }
+
+    fn push(&mut self, step: LoginStep, outcome: &str, extra: Option<Value>) {
+        let now = Instant::now();
+        let mut entry = json!({
+            "step": step.as_str(),
+            "outcome": outcome,
+            "ms": (now - self.mark).as_secs_f64() * 1000.0,
+            "at": chrono::Utc::now(),
+        });
+        if let (Some(Value::Object(extra)), Some(obj)) = (extra, entry.as_object_mut()) {
+            obj.extend(extra);
+        }
+        self.steps.push(entry);
+        self.mark = now;
+    }
+
+    /// Records the login as failed at `step`, with what the upstream said if it was upstream.
+    pub async fn fail(
+        mut self,
+        pool: &sqlx::PgPool,
+        tenant_id: Uuid,
+        step: LoginStep,
+        description: &str,
+        upstream: Option<&UpstreamError>,
+    ) {
+        let upstream_json = upstream.map(|u| {
+            json!({ "status": u.status, "answer": u.answer, "failure": u.failure, "description": u.description })
+        });
+        self.push(
+            step,
+            "failed",
+            upstream_json.clone().map(|u| json!({ "upstream": u })),
+        );
+        let event = NewEvent {
+            event_type: LOGIN_FAILURE,
+            trace_id: Some(self.trace_id),
+            client_id: self.client_id.clone(),
+            connection: self.connection.clone(),
+            description: description.to_owned(),
+            details: json!({ "failed_step": step.as_str(), "steps": self.steps, "upstream": upstream_json }),
+            ..Default::default()
+        };
+        if let Err(e) = db::events::record(pool, tenant_id, &event).await {
+            tracing::warn!(error = %e, trace_id = %self.trace_id, "could not record a failed login");
+        }
+    }
+
+    /// The event of a successful login, to be written in the transaction that issues the code.
+    pub fn success_event(&self, user_id: &str) -> NewEvent {
+        NewEvent {
+            event_type: LOGIN_SUCCESS,
+            trace_id: Some(self.trace_id),
+            client_id: self.client_id.clone(),
+            connection: self.connection.clone(),
+            user_id: Some(user_id.to_owned()),
+            description: "Successful login".into(),
+            details: json!({ "steps": self.steps }),
+            ..Default::default()
+        }
+    }
+}

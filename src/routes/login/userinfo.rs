@@ -1,0 +1,55 @@
+//! `GET|POST /userinfo`: the signed-in user's claims for an access token Gatehouse issued.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use crate::db;
+use crate::state::AppState;
+use crate::tenancy::TenantHost;
+use crate::tokens::{verify_access_token, Rejection};
+
+fn unauthorized(description: &str) -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
+        ))
+        .json(json!({ "error": "invalid_token", "error_description": description }))
+}
+
+pub async fn handle(
+    req: HttpRequest,
+    tenant: TenantHost,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(token) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+    else {
+        return unauthorized("a Bearer access token is required");
+    };
+    let claims =
+        match verify_access_token(&state, &tenant, token.trim(), &tenant.url("userinfo")).await {
+            Ok(c) => c,
+            Err(Rejection::Invalid(why)) => return unauthorized(why),
+            Err(Rejection::Internal(e)) => {
+                return crate::error::ApiError::internal(e).into_response_plain()
+            }
+        };
+    match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
+        Ok(Some(user)) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(Value::Object(super::token::user_claims(
+                &user,
+                &claims.scope,
+            ))),
+        Ok(None) => unauthorized("the user no longer exists"),
+        Err(e) => crate::error::ApiError::internal(e).into_response_plain(),
+    }
+}

@@ -1,0 +1,31 @@
+//! The stylesheet and the few scripts, compiled into the binary: nothing is loaded from
+//! elsewhere, and the dashboard works offline.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+const CSS: &str = include_str!("../../static/gatehouse.css");
+const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
+const DASHBOARD_JS: &str = include_str!("../../static/dashboard.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/static/gatehouse.css",
+        web::get().to(|| async { asset("text/css; charset=utf-8", CSS) }),
+    )
+    .route(
+        "/static/form_post.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", FORM_POST_JS) }),
+    )
+    .route(
+        "/static/dashboard.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", DASHBOARD_JS) }),
+    );
+}

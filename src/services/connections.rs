@@ -1,0 +1,410 @@
+//! Connections: validated through their strategy, client secret sealed and write-only,
+//! optimistic concurrency through the version, and the applications they are enabled for.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ServiceError;
+use crate::crypto::random::id_with_prefix;
+use crate::crypto::seal::{SealContext, Sealer};
+use crate::db;
+use crate::db::connections::{Connection, ConnectionFields};
+use crate::domain::{ConnectionName, DisplayName, FieldError};
+use crate::providers::{self, Provider, UpstreamConfig};
+
+/// A connection with the clients it is enabled for: what the API and dashboard show.
+#[derive(Clone, Debug)]
+pub struct ConnectionView {
+    pub connection: Connection,
+    pub enabled_clients: Vec<String>,
+}
+
+/// Connection fields as given by a caller; `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionInput {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub strategy: Option<String>,
+    pub options: Option<Value>,
+    pub enabled_clients: Option<Vec<String>>,
+    pub is_domain_connection: Option<bool>,
+    pub show_as_button: Option<bool>,
+    pub realms: Option<Vec<String>>,
+    pub metadata: Option<Value>,
+}
+
+pub fn secret_context(tenant_id: Uuid, connection_id: &str) -> SealContext {
+    SealContext::new(
+        tenant_id,
+        &format!("connection:{connection_id}:client_secret"),
+    )
+}
+
+fn provider(strategy: &str) -> Result<&'static dyn Provider, FieldError> {
+    providers::by_strategy(strategy).ok_or_else(|| {
+        let known: Vec<&str> = providers::STRATEGIES.iter().map(|p| p.strategy()).collect();
+        FieldError::new("strategy", format!("must be one of: {}", known.join(", ")))
+    })
+}
+
+fn validate_metadata(metadata: &Value) -> Result<Value, FieldError> {
+    let Some(map) = metadata.as_object() else {
+        return Err(FieldError::new(
+            "metadata",
+            "must be an object of string values",
+        ));
+    };
+    if map.len() > 10 {
+        return Err(FieldError::new("metadata", "must have at most 10 keys"));
+    }
+    for (k, v) in map {
+        if k.is_empty() || k.len() > 255 || !v.as_str().is_some_and(|s| s.len() <= 255) {
+            return Err(FieldError::new(
+                "metadata",
+                "keys and values must be strings of at most 255 characters",
+            ));
+        }
+    }
+    Ok(metadata.clone())
+}
+
+fn validate_realms(realms: &[String]) -> Result<Vec<String>, FieldError> {
+    if realms.len() > 10 {
+        return Err(FieldError::new("realms", "must have at most 10 entries"));
+    }
+    realms
+        .iter()
+        .map(|r| {
+            ConnectionName::parse(r)
+                .map(|n| n.as_str().to_owned())
+                .map_err(|_| FieldError::new("realms", "entries must be valid connection names"))
+        })
+        .collect()
+}
+
+fn display_name(value: Option<&String>) -> Result<Option<String>, FieldError> {
+    value
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| DisplayName::parse("display_name", d).map(DisplayName::into_string))
+        .transpose()
+}
+
+pub async fn create(
+    pool: &sqlx::PgPool,
+    sealer: &Sealer,
+    tenant_id: Uuid,
+    input: &ConnectionInput,
+    actor: &str,
+) -> Result<ConnectionView, ServiceError> {
+    let name = ConnectionName::parse(
+        input
+            .name
+            .as_deref()
+            .ok_or_else(|| FieldError::new("name", "is required"))?,
+    )?;
+    let strategy = input
+        .strategy
+        .as_deref()
+        .ok_or_else(|| FieldError::new("strategy", "is required"))?;
+    let provider = provider(strategy)?;
+    let parsed = provider.parse_options(
+        input
+            .options
+            .as_ref()
+            .unwrap_or(&Value::Object(Default::default())),
+        false,
+    )?;
+    let connection_id = id_with_prefix("con_", 16);
+    let secret = parsed.client_secret.as_ref().map(|s| {
+        sealer.seal_str(
+            s.expose_secret(),
+            &secret_context(tenant_id, &connection_id),
+        )
+    });
+    let fields = ConnectionFields {
+        display_name: display_name(input.display_name.as_ref())?,
+        options: parsed.public,
+        client_secret_sealed: secret,
+        is_domain_connection: input.is_domain_connection.unwrap_or(false),
+        show_as_button: input.show_as_button.unwrap_or(true),
+        realms: match &input.realms {
+            Some(r) => validate_realms(r)?,
+            None => vec![name.as_str().to_owned()],
+        },
+        metadata: match &input.metadata {
+            Some(m) => validate_metadata(m)?,
+            None => Value::Object(Default::default()),
+        },
+    };
+    let mut tx = pool.begin().await?;
+    let connection = match db::connections::insert(
+        &mut *tx,
+        tenant_id,
+        &connection_id,
+        name.as_str(),
+        provider.strategy(),
+        &fields,
+    )
+    .await
+    {
+        Err(e) if db::is_unique_violation(&e) => {
+            return Err(ServiceError::Conflict(
+                "A connection with the same name already exists".into(),
+            ))
+        }
+        other => other?,
+    };
+    let enabled = input.enabled_clients.clone().unwrap_or_default();
+    set_enabled_in_tx(&mut tx, tenant_id, &connection_id, &enabled, true).await?;
+    audit(&mut tx, tenant_id, "connection_created", &connection, actor).await?;
+    tx.commit().await?;
+    Ok(ConnectionView {
+        connection,
+        enabled_clients: sorted(enabled),
+    })
+}
+
+/// Applies a patch. `options`, when given, replaces the whole options object, except that an
+/// omitted client secret keeps the stored one (secrets are write-only, so callers cannot echo
+/// them back).
+pub async fn update(
+    pool: &sqlx::PgPool,
+    sealer: &Sealer,
+    tenant_id: Uuid,
+    connection_id: &str,
+    input: &ConnectionInput,
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<ConnectionView, ServiceError> {
+    if input.name.is_some() {
+        return Err(
+            FieldError::new("name", "cannot be changed; create a new connection instead").into(),
+        );
+    }
+    if input.strategy.is_some() {
+        return Err(FieldError::new("strategy", "cannot be changed").into());
+    }
+    let mut tx = pool.begin().await?;
+    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(ServiceError::Stale);
+    }
+    let provider = provider(&current.strategy)?;
+    let (options, secret) = match &input.options {
+        Some(options) => {
+            let parsed = provider.parse_options(options, current.client_secret_sealed.is_some())?;
+            let secret = match parsed.client_secret {
+                Some(s) => Some(
+                    sealer.seal_str(s.expose_secret(), &secret_context(tenant_id, connection_id)),
+                ),
+                None => current.client_secret_sealed.clone(),
+            };
+            (parsed.public, secret)
+        }
+        None => (
+            current.options.clone(),
+            current.client_secret_sealed.clone(),
+        ),
+    };
+    let fields = ConnectionFields {
+        display_name: match &input.display_name {
+            Some(_) => display_name(input.display_name.as_ref())?,
+            None => current.display_name.clone(),
+        },
+        options,
+        client_secret_sealed: secret,
+        is_domain_connection: input
+            .is_domain_connection
+            .unwrap_or(current.is_domain_connection),
+        show_as_button: input.show_as_button.unwrap_or(current.show_as_button),
+        realms: match &input.realms {
+            Some(r) => validate_realms(r)?,
+            None => current.realms.clone(),
+        },
+        metadata: match &input.metadata {
+            Some(m) => validate_metadata(m)?,
+            None => current.metadata.clone(),
+        },
+    };
+    let updated =
+        db::connections::update(&mut *tx, tenant_id, connection_id, current.version, &fields)
+            .await?
+            .ok_or(ServiceError::Stale)?;
+    if let Some(enabled) = &input.enabled_clients {
+        let existing = db::connections::enabled_clients(&mut *tx, tenant_id, connection_id).await?;
+        for id in existing.iter().filter(|id| !enabled.contains(id)) {
+            db::connections::set_enabled(&mut *tx, tenant_id, connection_id, id, false).await?;
+        }
+        set_enabled_in_tx(&mut tx, tenant_id, connection_id, enabled, true).await?;
+    }
+    let enabled_clients =
+        db::connections::enabled_clients(&mut *tx, tenant_id, connection_id).await?;
+    audit(&mut tx, tenant_id, "connection_updated", &updated, actor).await?;
+    tx.commit().await?;
+    Ok(ConnectionView {
+        connection: updated,
+        enabled_clients,
+    })
+}
+
+/// Enables or disables the connection per client (`[(client_id, enabled)]`).
+pub async fn set_clients(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    connection_id: &str,
+    changes: &[(String, bool)],
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<ConnectionView, ServiceError> {
+    let mut tx = pool.begin().await?;
+    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(ServiceError::Stale);
+    }
+    for (client_id, enabled) in changes {
+        set_enabled_in_tx(
+            &mut tx,
+            tenant_id,
+            connection_id,
+            std::slice::from_ref(client_id),
+            *enabled,
+        )
+        .await?;
+    }
+    db::connections::touch(&mut *tx, tenant_id, connection_id).await?;
+    let connection = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let enabled_clients =
+        db::connections::enabled_clients(&mut *tx, tenant_id, connection_id).await?;
+    audit(
+        &mut tx,
+        tenant_id,
+        "connection_clients_updated",
+        &connection,
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ConnectionView {
+        connection,
+        enabled_clients,
+    })
+}
+
+async fn set_enabled_in_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    connection_id: &str,
+    client_ids: &[String],
+    enabled: bool,
+) -> Result<(), ServiceError> {
+    for (i, client_id) in client_ids.iter().enumerate() {
+        let known = db::clients::by_id(&mut **tx, tenant_id, client_id)
+            .await?
+            .is_some_and(|c| !c.is_tester);
+        if !known {
+            return Err(FieldError::new(
+                format!("enabled_clients[{i}]"),
+                "is not a client of this tenant",
+            )
+            .into());
+        }
+        db::connections::set_enabled(&mut **tx, tenant_id, connection_id, client_id, enabled)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    connection_id: &str,
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let mut tx = pool.begin().await?;
+    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(ServiceError::Stale);
+    }
+    db::connections::delete(&mut *tx, tenant_id, connection_id).await?;
+    audit(&mut tx, tenant_id, "connection_deleted", &current, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn view(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<ConnectionView, ServiceError> {
+    let connection = db::connections::by_id(pool, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let enabled_clients = db::connections::enabled_clients(pool, tenant_id, connection_id).await?;
+    Ok(ConnectionView {
+        connection,
+        enabled_clients,
+    })
+}
+
+/// The provider and the opened upstream settings of a connection, for a login.
+pub fn upstream(
+    sealer: &Sealer,
+    connection: &Connection,
+) -> anyhow::Result<(&'static dyn Provider, UpstreamConfig)> {
+    let provider = providers::by_strategy(&connection.strategy)
+        .ok_or_else(|| anyhow::anyhow!("unknown strategy {}", connection.strategy))?;
+    let sealed = connection.client_secret_sealed.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "connection {} has no client secret",
+            connection.connection_id
+        )
+    })?;
+    let secret = sealer.open_string(
+        sealed,
+        &secret_context(connection.tenant_id, &connection.connection_id),
+    )?;
+    let config = provider.upstream_config(
+        &connection.options,
+        SecretString::from(secret.expose_secret().to_owned()),
+    )?;
+    Ok((provider, config))
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    event_type: &'static str,
+    connection: &Connection,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    db::events::record(
+        &mut **tx,
+        tenant_id,
+        &db::events::NewEvent {
+            event_type,
+            connection: Some(connection.name.clone()),
+            actor: Some(actor.to_owned()),
+            description: format!("{} {}", event_type.replace('_', " "), connection.name),
+            details: serde_json::json!({ "connection_id": connection.connection_id, "version": connection.version }),
+            ..Default::default()
+        },
+    )
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,98 @@
+//! Creating tenants: the row, custom domains, the first signing key and the dashboard's tester
+//! client, all in one transaction.
+
+use uuid::Uuid;
+
+use super::ServiceError;
+use crate::config::Settings;
+use crate::crypto::seal::Sealer;
+use crate::db;
+use crate::db::clients::ClientFields;
+use crate::db::tenants::Tenant;
+use crate::domain::{DisplayName, HostName, TenantSlug};
+
+/// The path on the admin host where the tester client's logins land ("Try").
+pub const TESTER_CALLBACK_PATH: &str = "/tester/callback";
+
+pub async fn create(
+    pool: &sqlx::PgPool,
+    sealer: &Sealer,
+    settings: &Settings,
+    slug: &str,
+    display_name: Option<&str>,
+    domains: &[String],
+) -> Result<Tenant, ServiceError> {
+    let slug = TenantSlug::parse(slug)?;
+    let display_name = match display_name {
+        Some(d) => DisplayName::parse("display_name", d)?.into_string(),
+        None => slug.as_str().to_owned(),
+    };
+    let domains = domains
+        .iter()
+        .map(|d| HostName::parse("domain", d))
+        .collect::<Result<Vec<_>, _>>()?;
+    for d in &domains {
+        if d.as_str() == settings.base_domain
+            || d.as_str().ends_with(&format!(".{}", settings.base_domain))
+        {
+            return Err(ServiceError::Invalid(crate::domain::FieldError::new(
+                "domain",
+                "must not be under the Gatehouse base domain (tenants get {slug}.{base domain} already)",
+            )));
+        }
+    }
+
+    let mut tx = pool.begin().await?;
+    let tenant =
+        match db::tenants::insert(&mut *tx, Uuid::new_v4(), slug.as_str(), &display_name).await {
+            Err(e) if db::is_unique_violation(&e) => {
+                return Err(ServiceError::Conflict(format!(
+                    "A tenant with the slug `{slug}` already exists"
+                )))
+            }
+            other => other?,
+        };
+    for d in &domains {
+        match db::tenants::add_domain(&mut *tx, tenant.tenant_id, d.as_str()).await {
+            Err(e) if db::is_unique_violation(&e) => {
+                return Err(ServiceError::Conflict(format!(
+                    "The domain `{}` already belongs to a tenant",
+                    d.as_str()
+                )))
+            }
+            other => other?,
+        }
+    }
+    crate::services::keys::create_current(&mut tx, sealer, tenant.tenant_id).await?;
+    let tester = ClientFields {
+        name: "Gatehouse tester".into(),
+        description: "Built-in client behind the dashboard's Try button".into(),
+        app_type: "spa".into(),
+        callbacks: vec![format!("{}{TESTER_CALLBACK_PATH}", settings.admin_origin())],
+        allowed_logout_urls: vec![],
+        web_origins: vec![],
+        grant_types: vec!["authorization_code".into()],
+        token_endpoint_auth_method: "none".into(),
+        is_first_party: true,
+    };
+    let tester_id = crate::crypto::random::id_with_prefix("", 32);
+    db::clients::insert(&mut *tx, tenant.tenant_id, &tester_id, &tester, None, true).await?;
+    db::events::record(
+        &mut *tx,
+        tenant.tenant_id,
+        &db::events::NewEvent {
+            event_type: "tenant_created",
+            actor: Some("system".into()),
+            description: format!("Tenant {slug} created"),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// The canonical host of a tenant and its issuer.
+pub fn canonical_host(settings: &Settings, tenant: &Tenant) -> String {
+    settings.tenant_host(&tenant.slug)
+}
