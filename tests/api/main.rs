@@ -3,3 +3,6 @@
 mod foundation;
 mod helpers;
 mod login;
+mod login_authorize;
+mod login_callback;
+mod login_token;

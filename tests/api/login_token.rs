@@ -1,0 +1,496 @@
+//! SECURITY.md, /oauth/token: single-use codes bound to client, redirect URI and PKCE; client
+//! authentication; rotating refresh tokens whose reuse revokes the family.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::login::*;
+
+async fn fresh_code(s: &LoginSetup) -> String {
+    let res = login(s, &s.web, &[]).await;
+    location_params(&res).1["code"].clone()
+}
+
+fn web_form<'a>(s: &'a LoginSetup, code: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", &s.web.callback),
+        ("client_id", &s.web.client_id),
+        ("client_secret", s.web.client_secret.as_deref().unwrap()),
+    ]
+}
+
+async fn error_of(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-store",
+        "every token answer is no-store"
+    );
+    let body: Value = res.json().await.unwrap();
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_code_is_single_use_and_its_replay_revokes_what_it_issued() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let first: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        error_of(redeem(&s, &web_form(&s, &code)).await).await,
+        (400, "invalid_grant".into())
+    );
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("client_id", &s.web.client_id),
+        ("client_secret", s.web.client_secret.as_deref().unwrap()),
+    ];
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into()),
+        "the refresh token from the first redemption is revoked"
+    );
+}
+
+#[tokio::test]
+async fn of_parallel_redemptions_of_one_code_exactly_one_wins() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let url = s.app.tenant_url(&s.tenant, "/oauth/token");
+    let form: Vec<(String, String)> = web_form(&s, &code)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let attempts = (0..8).map(|_| {
+        let http = s.app.http.clone();
+        let url = url.clone();
+        let form = form.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    sqlx::query("UPDATE authorization_codes SET expires_at = now() - interval '1 second'")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(redeem(&s, &web_form(&s, &code)).await).await,
+        (400, "invalid_grant".into())
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_and_redirect_uri() {
+    let s = login_setup().await;
+    let other = s.app.create_client(&s.tenant, "regular_web").await;
+    let code = fresh_code(&s).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", &s.web.callback),
+        ("client_id", &other.client_id),
+        ("client_secret", other.client_secret.as_deref().unwrap()),
+    ];
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+
+    let code = fresh_code(&s).await;
+    let mut form = web_form(&s, &code);
+    form[2] = ("redirect_uri", "https://app.example.com/elsewhere");
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_pkce_challenge() {
+    let s = login_setup().await;
+    let pkce = [
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (verifier, why) in [
+        (None, "missing verifier"),
+        (
+            Some("wrong-verifier-wrong-verifier-wrong-verifier-x"),
+            "wrong verifier",
+        ),
+    ] {
+        let res = login(&s, &s.spa, &pkce).await;
+        let code = location_params(&res).1["code"].clone();
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", s.spa.callback.as_str()),
+            ("client_id", s.spa.client_id.as_str()),
+        ];
+        if let Some(v) = verifier {
+            form.push(("code_verifier", v));
+        }
+        assert_eq!(
+            error_of(redeem(&s, &form).await).await,
+            (400, "invalid_grant".into()),
+            "{why}"
+        );
+    }
+    // A verifier for a code that had no challenge.
+    let code = fresh_code(&s).await;
+    let mut form = web_form(&s, &code);
+    form.push(("code_verifier", VERIFIER));
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+}
+
+#[tokio::test]
+async fn client_authentication_failures_are_invalid_client_and_two_methods_are_refused() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let mut form = web_form(&s, &code);
+    form[4] = ("client_secret", "wrong");
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (401, "invalid_client".into())
+    );
+
+    let res = s
+        .app
+        .http
+        .post(s.app.tenant_url(&s.tenant, "/oauth/token"))
+        .basic_auth(&s.web.client_id, Some("wrong"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", s.web.callback.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["www-authenticate"], "Basic realm=\"oauth\"");
+    assert_eq!(error_of(res).await, (401, "invalid_client".into()));
+
+    let res = s
+        .app
+        .http
+        .post(s.app.tenant_url(&s.tenant, "/oauth/token"))
+        .basic_auth(&s.web.client_id, s.web.client_secret.as_deref())
+        .form(&web_form(&s, &code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await, (400, "invalid_request".into()));
+
+    // A confidential client that sends no secret is not a public client.
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("client_id", s.web.client_id.as_str()),
+    ];
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (401, "invalid_client".into())
+    );
+}
+
+#[tokio::test]
+async fn client_secret_basic_and_json_bodies_are_accepted() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let res = s
+        .app
+        .http
+        .post(s.app.tenant_url(&s.tenant, "/oauth/token"))
+        .basic_auth(&s.web.client_id, s.web.client_secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", s.web.callback.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let code = fresh_code(&s).await;
+    let body: serde_json::Map<String, Value> = web_form(&s, &code)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect();
+    let res = s
+        .app
+        .http
+        .post(s.app.tenant_url(&s.tenant, "/oauth/token"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn password_and_implicit_grants_are_not_offered() {
+    let s = login_setup().await;
+    for grant in [
+        "password",
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ] {
+        let form = [
+            ("grant_type", grant),
+            ("username", "u"),
+            ("password", "p"),
+            ("client_id", &s.web.client_id),
+            ("client_secret", s.web.client_secret.as_deref().unwrap()),
+        ];
+        assert_eq!(
+            error_of(redeem(&s, &form).await).await,
+            (400, "unsupported_grant_type".into()),
+            "{grant}"
+        );
+    }
+    let discovery: Value = s
+        .app
+        .http
+        .get(
+            s.app
+                .tenant_url(&s.tenant, "/.well-known/openid-configuration"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!discovery["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g == "password" || g == "implicit"));
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let first: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| {
+        let form: Vec<(String, String)> = vec![
+            ("grant_type".into(), "refresh_token".into()),
+            ("refresh_token".into(), token),
+            ("client_id".into(), s.web.client_id.clone()),
+            ("client_secret".into(), s.web.client_secret.clone().unwrap()),
+        ];
+        let http = s.app.http.clone();
+        let url = s.app.tenant_url(&s.tenant, "/oauth/token");
+        async move { http.post(url).form(&form).send().await.unwrap() }
+    };
+    let second: Value = refresh(r1.clone()).await.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    assert_eq!(
+        error_of(refresh(r1).await).await,
+        (400, "invalid_grant".into()),
+        "reuse of a rotated token"
+    );
+    assert_eq!(
+        error_of(refresh(r2).await).await,
+        (400, "invalid_grant".into()),
+        "the whole family is revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_bound_to_its_client() {
+    let s = login_setup().await;
+    let other = s.app.create_client(&s.tenant, "regular_web").await;
+    let code = fresh_code(&s).await;
+    let tokens: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("client_id", &other.client_id),
+        ("client_secret", other.client_secret.as_deref().unwrap()),
+    ];
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+}
+
+#[tokio::test]
+async fn two_tenants_with_same_named_connections_use_their_own_exact_and_credentials() {
+    let app = spawn_app().await;
+    let (a, b) = (
+        app.create_tenant("tenant-a").await,
+        app.create_tenant("tenant-b").await,
+    );
+    let (client_a, client_b) = (
+        app.create_client(&a, "regular_web").await,
+        app.create_client(&b, "regular_web").await,
+    );
+    let (fake_a, fake_b) = (start_fake_exact().await, start_fake_exact().await);
+    app.create_exact_connection(&a, "exact", &fake_a, &[&client_a])
+        .await;
+    app.create_exact_connection(&b, "exact", &fake_b, &[&client_b])
+        .await;
+    let sa = LoginSetup {
+        app,
+        tenant: a,
+        web: client_a,
+        spa: client_b,
+        fake: fake_a,
+    };
+    let res = login(&sa, &sa.web, &[]).await;
+    let code_a = location_params(&res).1["code"].clone();
+    let exact_client_a = sa.fake.token_requests()[0].form["client_id"].clone();
+    assert!(
+        fake_b.token_requests().is_empty(),
+        "tenant A's login never reached tenant B's Exact"
+    );
+
+    // Tenant B's login goes to B's Exact with B's credentials.
+    let LoginSetup {
+        app,
+        tenant: a,
+        web: client_a,
+        spa: client_b,
+        fake: fake_a,
+    } = sa;
+    let sb = LoginSetup {
+        app,
+        tenant: b,
+        web: client_b,
+        spa: client_a,
+        fake: fake_b,
+    };
+    let res = login(&sb, &sb.web, &[]).await;
+    assert!(location_params(&res).1.contains_key("code"));
+    assert_ne!(
+        sb.fake.token_requests()[0].form["client_id"],
+        exact_client_a
+    );
+    assert_eq!(fake_a.token_requests().len(), 1);
+
+    // A's code and A's client are worthless at B.
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code_a.as_str()),
+        ("redirect_uri", sb.spa.callback.as_str()),
+        ("client_id", sb.spa.client_id.as_str()),
+        ("client_secret", sb.spa.client_secret.as_deref().unwrap()),
+    ];
+    assert_eq!(
+        error_of(redeem(&sb, &form).await).await,
+        (401, "invalid_client".into())
+    );
+    // A's access token is worthless at B's /userinfo.
+    let sa_url = sb.app.tenant_url(&a, "/oauth/token");
+    let tokens: Value = sb
+        .app
+        .http
+        .post(sa_url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    let res = sb
+        .app
+        .http
+        .get(sb.app.tenant_url(&sb.tenant, "/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = sb
+        .app
+        .http
+        .get(sb.app.tenant_url(&a, "/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn logout_returns_only_to_an_allowed_logout_url() {
+    let s = login_setup().await;
+    let url = s.app.tenant_url(&s.tenant, "/v2/logout");
+    let ok = s
+        .app
+        .http
+        .get(&url)
+        .query(&[
+            ("client_id", s.web.client_id.as_str()),
+            ("returnTo", "https://app.example.com/logged-out"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 302);
+    assert_eq!(
+        ok.headers()["location"],
+        "https://app.example.com/logged-out"
+    );
+    for return_to in [
+        "https://evil.example.com/",
+        "https://app.example.com/logged-out/",
+    ] {
+        let res = s
+            .app
+            .http
+            .get(&url)
+            .query(&[
+                ("client_id", s.web.client_id.as_str()),
+                ("returnTo", return_to),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{return_to}");
+    }
+    let plain = s.app.http.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+}
