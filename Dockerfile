@@ -1,0 +1,19 @@
+# Builds the gatehouse binary and runs it on a slim Debian.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY migrations migrations
+COPY templates templates
+COPY static static
+RUN cargo build --release --locked --bin gatehouse --bin fake-exact
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /var/lib/gatehouse gatehouse
+COPY --from=build /src/target/release/gatehouse /src/target/release/fake-exact /usr/local/bin/
+USER gatehouse
+ENV GATEHOUSE_LISTEN=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["gatehouse"]
+CMD ["serve"]
