@@ -53,9 +53,16 @@ impl Application {
                 .app_data(data.clone())
                 .configure(extractor_configs)
                 .wrap(headers)
+                .wrap_fn(crate::middleware::read_your_writes)
+                .wrap_fn(crate::middleware::observe)
                 .route("/healthz", web::get().to(routes::health::healthz))
                 .route("/readyz", web::get().to(routes::health::readyz))
                 .configure(routes::static_files::configure)
+                .service(
+                    web::resource("/metrics")
+                        .guard(guard::fn_guard(tenancy::is_admin_host))
+                        .route(web::get().to(crate::metrics::exposition)),
+                )
                 .service(
                     web::scope("")
                         .guard(guard::fn_guard(tenancy::is_admin_host))
@@ -72,6 +79,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(20)
         .run();
+        crate::cache::listener::spawn(state.pool.clone(), state.cache.clone());
         spawn_housekeeping(state);
         Ok(Application { port, server })
     }

@@ -1,36 +1,44 @@
 //! What every request handler shares: settings, the pool, the sealer, the upstream HTTP client
-//! and the in-memory key ring.
+//! and the configuration cache.
 
 use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::cache::ConfigCache;
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
-use crate::services::keys::KeyRing;
+use crate::crypto::signing::SigningKey;
+
+/// Entries per cached kind (hosts, clients, connections, keys).
+pub const CACHE_ENTRIES: u64 = 50_000;
 
 pub struct AppState {
     pub settings: Settings,
     pub pool: PgPool,
     pub sealer: Sealer,
     pub upstream: reqwest::Client,
-    pub keys: KeyRing,
+    pub cache: Arc<ConfigCache>,
     pub verifying_keys: crate::tokens::VerifyingKeys,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool, sealer: Sealer) -> Arc<Self> {
-        let upstream = crate::providers::upstream_http::client(
-            settings.upstream_connect_timeout,
-            settings.upstream_timeout,
-        );
+        let upstream = crate::providers::upstream_http::client(settings.upstream_connect_timeout, settings.upstream_timeout);
         Arc::new(AppState {
             settings,
             pool,
             sealer,
             upstream,
-            keys: KeyRing::default(),
+            cache: Arc::new(ConfigCache::new(CACHE_ENTRIES)),
             verifying_keys: Default::default(),
+            metrics: crate::metrics::Metrics::new(),
         })
+    }
+
+    /// The tenant's current signing key, parsed once per node.
+    pub async fn signing_key(&self, tenant_id: uuid::Uuid) -> anyhow::Result<Arc<SigningKey>> {
+        self.cache.signing_key(&self.pool, &self.sealer, tenant_id).await
     }
 }

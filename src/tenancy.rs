@@ -11,7 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::config::Settings;
-use crate::db;
 use crate::db::tenants::Tenant;
 use crate::error::{ApiError, PageError};
 use crate::state::AppState;
@@ -78,11 +77,7 @@ pub async fn resolve(state: &AppState, host: &str) -> Result<HostKind, sqlx::Err
     if host == settings.base_domain {
         return Ok(HostKind::Admin);
     }
-    let tenant = match host.strip_suffix(&format!(".{}", settings.base_domain)) {
-        Some(slug) if !slug.contains('.') => db::tenants::by_slug(&state.pool, slug).await?,
-        Some(_) => None,
-        None => db::tenants::by_custom_domain(&state.pool, host).await?,
-    };
+    let tenant = state.cache.tenant_by_host(&state.pool, host, &settings.base_domain).await?;
     Ok(match tenant {
         Some(tenant) => HostKind::Tenant(TenantHost {
             issuer: settings.issuer_for_host(host),
@@ -125,6 +120,7 @@ impl FromRequest for TenantHost {
             };
             match resolve(&state, &host).await {
                 Ok(HostKind::Tenant(t)) => {
+                    tracing::Span::current().record("tenant", t.tenant.slug.as_str());
                     req.extensions_mut().insert(t.clone());
                     Ok(t)
                 }

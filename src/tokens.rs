@@ -9,7 +9,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -116,14 +115,8 @@ async fn decoding_key(
     tenant_id: Uuid,
     kid: &str,
 ) -> Result<Arc<DecodingKey>, Rejection> {
-    let published = db::signing_keys::published(
-        &state.pool,
-        tenant_id,
-        crate::services::keys::retired_key_retention(),
-    )
-    .await
-    .map_err(|e| Rejection::Internal(e.into()))?;
-    let Some(stored) = published.into_iter().find(|k| k.kid == kid) else {
+    let published = state.cache.published_keys(&state.pool, tenant_id).await.map_err(|e| Rejection::Internal(e.into()))?;
+    let Some(stored) = published.iter().find(|k| k.kid == kid).cloned() else {
         return Err(Rejection::Invalid("unknown signing key"));
     };
     let cache_key = (tenant_id, stored.kid.clone());

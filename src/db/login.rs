@@ -160,9 +160,10 @@ pub async fn code(
     .await
 }
 
-/// Deletes expired transactions and codes (and codes used long ago).
+/// Deletes transactions and codes that expired more than a day ago.
 pub async fn purge_expired(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
-    let a = sqlx::query("DELETE FROM login_transactions WHERE expires_at < now()")
+    // Expired transactions are kept a day: they count abandoned logins in connection health.
+    let a = sqlx::query("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
         .execute(db)
         .await?
         .rows_affected();

@@ -1,14 +1,11 @@
-//! The tenants' signing keys: creation, rotation, and a ring of parsed keys in memory so a
-//! private key is opened and parsed once per node, not once per token.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+//! The tenants' signing keys: creation and rotation. Parsed keys are cached per node in
+//! `cache::ConfigCache`, so a private key is opened and parsed once, not once per token.
 
 use anyhow::Context;
 use uuid::Uuid;
 
 use crate::crypto::seal::{SealContext, Sealer};
-use crate::crypto::signing::{generate_key, SigningKey};
+use crate::crypto::signing::generate_key;
 use crate::db;
 
 /// How long a retired key stays in the JWKS: longer than any token it signed lives.
@@ -57,39 +54,28 @@ pub async fn rotate(
     Ok(kid)
 }
 
-/// Parsed private keys by (tenant, kid). A kid never changes meaning, so entries never go stale;
-/// which kid is current is always read from the database.
-#[derive(Default)]
-pub struct KeyRing {
-    parsed: RwLock<HashMap<(Uuid, String), Arc<SigningKey>>>,
-}
-
-impl KeyRing {
-    pub async fn current(
-        &self,
-        pool: &sqlx::PgPool,
-        sealer: &Sealer,
-        tenant_id: Uuid,
-    ) -> anyhow::Result<Arc<SigningKey>> {
-        let stored = db::signing_keys::current(pool, tenant_id)
-            .await?
-            .context("tenant has no current signing key")?;
-        let cache_key = (tenant_id, stored.kid.clone());
-        if let Some(key) = self.parsed.read().expect("key ring lock").get(&cache_key) {
-            return Ok(key.clone());
-        }
-        let der = sealer
-            .open(
-                &stored.private_key_sealed,
-                &seal_context(tenant_id, &stored.kid),
-            )
-            .context("opening the signing key")?;
-        let key = Arc::new(SigningKey::from_pkcs8(&stored.kid, &der)?);
-        let mut parsed = self.parsed.write().expect("key ring lock");
-        if parsed.len() > 10_000 {
-            parsed.clear();
-        }
-        parsed.insert(cache_key, key.clone());
-        Ok(key)
-    }
+/// Rotates and records who did it in the tenant's log.
+pub async fn rotate_by(
+    pool: &sqlx::PgPool,
+    sealer: &Sealer,
+    tenant_id: Uuid,
+    actor: &str,
+) -> anyhow::Result<String> {
+    let mut tx = pool.begin().await?;
+    db::signing_keys::retire_current(&mut *tx, tenant_id).await?;
+    let kid = create_current(&mut tx, sealer, tenant_id).await?;
+    db::events::record(
+        &mut *tx,
+        tenant_id,
+        &db::events::NewEvent {
+            event_type: "signing_key_rotated",
+            actor: Some(actor.to_owned()),
+            description: format!("signing key rotated; {kid} signs from now on"),
+            details: serde_json::json!({ "kid": kid }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(kid)
 }

@@ -659,8 +659,7 @@ async fn master_key_rotation_reseals_everything_and_old_values_still_open_meanwh
         .unwrap()
         .unwrap();
     app.state
-        .keys
-        .current(&app.pool, &app.state.sealer, tenant.tenant_id)
+        .signing_key(tenant.tenant_id)
         .await
         .expect("the rotated key opens");
 }

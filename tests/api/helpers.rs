@@ -211,12 +211,37 @@ pub async fn spawn_app_on(database_url: String, master_key: String) -> TestApp {
 }
 
 impl TestApp {
+    /// Changes configuration behind the app's back (plain SQL), then waits until the app has
+    /// heard of it through the database's notification, as another node would.
+    pub async fn execute_config_sql(&self, sql: &str) {
+        use std::sync::atomic::Ordering;
+        let stats = &self.state.cache.stats;
+        let before = stats.invalidations.load(Ordering::SeqCst);
+        sqlx::query(sql).execute(&self.pool).await.expect("config SQL");
+        if !self.state.cache.is_live() {
+            return; // not caching yet: every read goes to the database
+        }
+        for _ in 0..500 {
+            if stats.invalidations.load(Ordering::SeqCst) > before {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the configuration change was never announced");
+    }
+
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.base_domain)
     }
 
     pub fn tenant_url(&self, tenant: &TestTenant, path: &str) -> String {
         format!("http://{}{path}", tenant.host)
+    }
+
+    /// The same tenant as seen through this node (test nodes differ in base domain).
+    pub fn tenant_on_this_node(&self, tenant: &TestTenant) -> TestTenant {
+        let host = format!("{}.{}", tenant.slug, self.base_domain);
+        TestTenant { tenant_id: tenant.tenant_id, slug: tenant.slug.clone(), issuer: format!("http://{host}/"), host }
     }
 
     pub async fn create_tenant(&self, slug: &str) -> TestTenant {

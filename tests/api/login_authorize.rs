@@ -61,11 +61,12 @@ async fn a_missing_redirect_uri_is_refused_when_several_are_registered_and_used_
     let res = authorize(&s, &s.web, &[("redirect_uri", "")]).await;
     assert_eq!(res.status(), 302);
     // Several: refused with a page.
-    sqlx::query("UPDATE clients SET callbacks = callbacks || '{https://app.example.com/other}'::text[] WHERE client_id = $1")
-        .bind(&s.web.client_id)
-        .execute(&s.app.pool)
-        .await
-        .unwrap();
+    s.app
+        .execute_config_sql(&format!(
+            "UPDATE clients SET callbacks = callbacks || '{{https://app.example.com/other}}'::text[] WHERE client_id = '{}'",
+            s.web.client_id
+        ))
+        .await;
     let res = authorize(&s, &s.web, &[("redirect_uri", "")]).await;
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());

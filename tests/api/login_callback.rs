@@ -197,7 +197,7 @@ async fn an_unreachable_exact_is_temporarily_unavailable() {
     let s = login_setup().await;
     let url = callback_url(&s).await;
     // Nothing listens on port 1 of loopback.
-    sqlx::query("UPDATE connections SET options = jsonb_set(options, '{baseUrl}', '\"http://127.0.0.1:1\"')").execute(&s.app.pool).await.unwrap();
+    s.app.execute_config_sql("UPDATE connections SET options = jsonb_set(options, '{baseUrl}', '\"http://127.0.0.1:1\"')").await;
     let res = s.app.http.get(&url).send().await.unwrap();
     assert_eq!(location_params(&res).1["error"], "temporarily_unavailable");
 }
@@ -245,7 +245,7 @@ async fn a_successful_login_is_recorded_with_its_steps() {
 async fn root_attributes_follow_the_connection_policy() {
     let s = login_setup().await;
     login(&s, &s.web, &[]).await;
-    sqlx::query("UPDATE connections SET options = options || '{\"set_user_root_attributes\":\"on_first_login\"}'").execute(&s.app.pool).await.unwrap();
+    s.app.execute_config_sql("UPDATE connections SET options = options || '{\"set_user_root_attributes\":\"on_first_login\"}'").await;
     let mut user = gatehouse::fake_exact::FakeUser::jan();
     user.full_name = Some("Jan Changed".into());
     s.fake.set_user(user.clone());
@@ -258,7 +258,7 @@ async fn root_attributes_follow_the_connection_policy() {
         name, "Jan de Vries",
         "on_first_login keeps the first values"
     );
-    sqlx::query("UPDATE connections SET options = options || '{\"set_user_root_attributes\":\"on_each_login\"}'").execute(&s.app.pool).await.unwrap();
+    s.app.execute_config_sql("UPDATE connections SET options = options || '{\"set_user_root_attributes\":\"on_each_login\"}'").await;
     login(&s, &s.web, &[]).await;
     let (name, count): (String, i32) = sqlx::query_as("SELECT name, logins_count FROM users")
         .fetch_one(&s.app.pool)

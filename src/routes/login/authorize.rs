@@ -20,7 +20,6 @@ use crate::db::clients::Client;
 use crate::db::login::{LoginTransaction, NewLoginTransaction};
 use crate::error::PageError;
 use crate::providers::LoginStep;
-use crate::services;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -47,7 +46,9 @@ pub async fn get(
     let client_id = params.get("client_id").ok_or_else(|| {
         PageError::bad_request("The login request names no application (client_id is missing).")
     })?;
-    let client = db::clients::by_id(&state.pool, tenant.id(), client_id)
+    let client = state
+        .cache
+        .client(&state.pool, tenant.id(), client_id)
         .await?
         .ok_or_else(|| {
             PageError::bad_request("The login request names an unknown application (client_id).")
@@ -73,6 +74,7 @@ pub async fn get(
                 form_post: false,
                 state: params.get("state").map(str::to_owned),
                 issuer: tenant.issuer.clone(),
+                trace_id: None,
             };
             return Ok(back.error(
                 "invalid_request",
@@ -85,9 +87,13 @@ pub async fn get(
         form_post,
         state: params.get("state").map(str::to_owned),
         issuer: tenant.issuer.clone(),
+        trace_id: None,
     };
 
     let trace_id = Uuid::new_v4();
+    let back = AppRedirect { trace_id: Some(trace_id), ..back };
+    tracing::Span::current().record("trace_id", tracing::field::display(trace_id));
+    tracing::Span::current().record("client", client.client_id.as_str());
     let mut trace = LoginTrace::new(trace_id);
     trace.client_id = Some(client.client_id.clone());
     trace.connection = params
@@ -99,9 +105,7 @@ pub async fn get(
         Ok(r) => r,
         Err((error, description)) => {
             trace
-                .fail(
-                    &state.pool,
-                    tenant.id(),
+                .fail(&state, &tenant,
                     LoginStep::Authorize,
                     &description,
                     None,
@@ -115,20 +119,15 @@ pub async fn get(
     let Some(connection_name) = params.get("connection") else {
         return chooser(&req, &state, &tenant, &client).await;
     };
-    let connection = db::connections::by_name(&state.pool, tenant.id(), connection_name).await?;
-    let enabled = match &connection {
-        Some(c) if client.is_tester => true,
-        Some(c) => db::connections::enabled_clients(&state.pool, tenant.id(), &c.connection_id)
-            .await?
-            .contains(&client.client_id),
-        None => false,
-    };
-    let Some(connection) = connection.filter(|_| enabled) else {
+    let live = state
+        .cache
+        .connection_by_name(&state.pool, &state.sealer, tenant.id(), connection_name)
+        .await?
+        .filter(|c| client.is_tester || c.enabled_clients.contains(&client.client_id));
+    let Some(live) = live else {
         let description = "the connection does not exist or is not enabled for this application";
         trace
-            .fail(
-                &state.pool,
-                tenant.id(),
+            .fail(&state, &tenant,
                 LoginStep::Authorize,
                 description,
                 None,
@@ -136,14 +135,13 @@ pub async fn get(
             .await;
         return Ok(back.error("invalid_request", description));
     };
-    let (provider, upstream) = match services::connections::upstream(&state.sealer, &connection) {
-        Ok(pair) => pair,
+    let connection = &live.connection;
+    let (provider, upstream) = match &live.upstream {
+        Ok((provider, upstream)) => (*provider, upstream),
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), trace_id = %trace_id, "connection cannot be used");
+            tracing::error!(error = %e, trace_id = %trace_id, "connection cannot be used");
             trace
-                .fail(
-                    &state.pool,
-                    tenant.id(),
+                .fail(&state, &tenant,
                     LoginStep::Authorize,
                     "the connection is misconfigured",
                     None,
@@ -188,6 +186,8 @@ pub async fn get(
     .await?;
     let location =
         provider.authorize_url(&upstream, &tenant.url("login/callback"), &upstream_state);
+    state.metrics.login_started(&tenant.tenant.slug, &connection.name);
+    tracing::Span::current().record("connection", connection.name.as_str());
     tracing::info!(trace_id = %trace_id, tenant.slug = %tenant.tenant.slug, client.id = %client.client_id, connection.name = %connection.name, "login started");
     let cookie = Cookie::build(cookie_name, browser)
         .path("/")

@@ -3,6 +3,8 @@
 //! the code is exchanged once, the profile read, the user stored, and the application gets its
 //! own single-use code.
 
+use std::time::Instant;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use secrecy::ExposeSecret;
@@ -20,7 +22,6 @@ use crate::db::login::AuthorizationCode;
 use crate::db::users::RootAttributesPolicy;
 use crate::error::PageError;
 use crate::providers::{LoginStep, NormalizedProfile, UpstreamTokens};
-use crate::services;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -57,15 +58,17 @@ pub async fn get(
         form_post: txn.response_mode == "form_post",
         state: txn.app_state.clone(),
         issuer: tenant.issuer.clone(),
+        trace_id: Some(txn.trace_id),
     };
+    tracing::Span::current().record("trace_id", tracing::field::display(txn.trace_id));
+    tracing::Span::current().record("client", txn.client_id.as_str());
     let pool = &state.pool;
-    let connection = match db::connections::by_id(pool, tenant.id(), &txn.connection_id).await? {
-        Some(c) => c,
+    let live = state.cache.connection_by_id(pool, &state.sealer, tenant.id(), &txn.connection_id).await?;
+    let connection = match &live {
+        Some(live) => &live.connection,
         None => {
             trace
-                .fail(
-                    pool,
-                    tenant.id(),
+                .fail(&state, &tenant,
                     LoginStep::Callback,
                     "the connection was deleted during the login",
                     None,
@@ -95,9 +98,7 @@ pub async fn get(
         };
         if error == "access_denied" {
             trace
-                .fail(
-                    pool,
-                    tenant.id(),
+                .fail(&state, &tenant,
                     LoginStep::Callback,
                     "the user declined access at the provider",
                     Some(&upstream),
@@ -106,9 +107,7 @@ pub async fn get(
             return Ok(back.error("access_denied", "the user declined access"));
         }
         trace
-            .fail(
-                pool,
-                tenant.id(),
+            .fail(&state, &tenant,
                 LoginStep::Callback,
                 &upstream.description,
                 Some(&upstream),
@@ -118,9 +117,7 @@ pub async fn get(
     }
     let Some(code) = params.get("code") else {
         trace
-            .fail(
-                pool,
-                tenant.id(),
+            .fail(&state, &tenant,
                 LoginStep::Callback,
                 "the provider sent neither a code nor an error",
                 None,
@@ -130,14 +127,18 @@ pub async fn get(
     };
     trace.ok(LoginStep::Callback);
 
-    let (provider, upstream) = match services::connections::upstream(&state.sealer, &connection) {
-        Ok(pair) => pair,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "connection cannot be used");
+    let upstream_of = live.as_ref().map(|l| &l.upstream);
+    let (provider, upstream) = match upstream_of {
+        Some(Ok((provider, upstream))) => (*provider, upstream),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "connection cannot be used");
+            trace.fail(&state, &tenant, LoginStep::UpstreamTokenExchange, "the connection is misconfigured", None).await;
+            return Ok(back.error("server_error", "the connection is misconfigured"));
+        }
+        None => {
+            tracing::error!("connection vanished during the login");
             trace
-                .fail(
-                    pool,
-                    tenant.id(),
+                .fail(&state, &tenant,
                     LoginStep::UpstreamTokenExchange,
                     "the connection is misconfigured",
                     None,
@@ -146,20 +147,15 @@ pub async fn get(
             return Ok(back.error("server_error", "the connection is misconfigured"));
         }
     };
-    let tokens = match provider
-        .exchange_code(
-            &state.upstream,
-            &upstream,
-            code,
-            &tenant.url("login/callback"),
-        )
-        .await
-    {
+    let started = Instant::now();
+    let exchanged = provider.exchange_code(&state.upstream, upstream, code, &tenant.url("login/callback")).await;
+    state.metrics.upstream_call(provider.strategy(), "token", exchanged.as_ref().err().map(|e| e.failure), started.elapsed());
+    let tokens = match exchanged {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream code exchange failed");
             trace
-                .fail(pool, tenant.id(), e.step, &e.description, Some(&e))
+                .fail(&state, &tenant, e.step, &e.description, Some(&e))
                 .await;
             return Ok(back.error(
                 e.oauth_error(),
@@ -168,15 +164,15 @@ pub async fn get(
         }
     };
     trace.ok(LoginStep::UpstreamTokenExchange);
-    let profile = match provider
-        .fetch_profile(&state.upstream, &upstream, &tokens)
-        .await
-    {
+    let started = Instant::now();
+    let fetched = provider.fetch_profile(&state.upstream, upstream, &tokens).await;
+    state.metrics.upstream_call(provider.strategy(), "profile", fetched.as_ref().err().map(|e| e.failure), started.elapsed());
+    let profile = match fetched {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream profile fetch failed");
             trace
-                .fail(pool, tenant.id(), e.step, &e.description, Some(&e))
+                .fail(&state, &tenant, e.step, &e.description, Some(&e))
                 .await;
             return Ok(back.error(
                 e.oauth_error(),
@@ -191,7 +187,7 @@ pub async fn get(
         &state,
         &tenant,
         &txn,
-        &connection,
+        connection,
         &profile,
         &tokens,
         &code,
@@ -200,6 +196,7 @@ pub async fn get(
     .await
     {
         Ok(()) => {
+            state.metrics.login_completed(&tenant.tenant.slug, &connection.name);
             tracing::info!(user.id = %profile.user_id, "login completed");
             Ok(back.code(&code))
         }
@@ -214,7 +211,7 @@ pub async fn get(
                 ("server_error", "the user could not be stored")
             };
             trace
-                .fail(pool, tenant.id(), LoginStep::UserUpsert, text, None)
+                .fail(&state, &tenant, LoginStep::UserUpsert, text, None)
                 .await;
             Ok(back.error(error, text))
         }

@@ -5,7 +5,6 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::authorize::SUPPORTED_SCOPES;
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
@@ -40,14 +39,9 @@ pub async fn jwks(
     tenant: TenantHost,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = db::signing_keys::published(
-        &state.pool,
-        tenant.id(),
-        crate::services::keys::retired_key_retention(),
-    )
-    .await?;
+    let keys = state.cache.published_keys(&state.pool, tenant.id()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .json(json!({ "keys": keys.into_iter().map(|k| k.public_jwk).collect::<Vec<_>>() })))
+        .json(json!({ "keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() })))
 }

@@ -12,6 +12,8 @@ pub struct AppRedirect {
     pub form_post: bool,
     pub state: Option<String>,
     pub issuer: String,
+    /// The login's trace, named in error descriptions so support can find it from a screenshot.
+    pub trace_id: Option<uuid::Uuid>,
 }
 
 #[derive(Template)]
@@ -23,10 +25,11 @@ struct FormPostPage<'a> {
 
 impl AppRedirect {
     pub fn error(&self, error: &str, description: &str) -> HttpResponse {
-        self.respond(vec![
-            ("error", error.to_owned()),
-            ("error_description", description.to_owned()),
-        ])
+        let description = match self.trace_id {
+            Some(trace) => format!("{description} (trace {trace})"),
+            None => description.to_owned(),
+        };
+        self.respond(vec![("error", error.to_owned()), ("error_description", description)])
     }
 
     pub fn code(&self, code: &str) -> HttpResponse {

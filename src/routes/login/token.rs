@@ -6,6 +6,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -172,7 +174,7 @@ async fn authenticate(
     params: &Params,
     tenant: &TenantHost,
     state: &AppState,
-) -> Result<Client, TokenError> {
+) -> Result<Arc<Client>, TokenError> {
     let basic = match req
         .headers()
         .get(header::AUTHORIZATION)
@@ -222,7 +224,9 @@ async fn authenticate(
         (None, None) => return Err(TokenError::invalid_client(false)),
     };
     let uses_basic = basic.is_some();
-    let client = db::clients::by_id(&state.pool, tenant.id(), &client_id)
+    let client = state
+        .cache
+        .client(&state.pool, tenant.id(), &client_id)
         .await?
         .ok_or_else(|| TokenError::invalid_client(uses_basic))?;
     let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
@@ -266,6 +270,7 @@ async fn authorization_code(
             "the code is invalid, expired or already used",
         ));
     };
+    tracing::Span::current().record("trace_id", tracing::field::display(record.trace_id));
     let invalid = |why: &str| TokenError::new("invalid_grant", why.to_owned());
     let failure = if record.expires_at < Utc::now() {
         Some(invalid("the code has expired"))
@@ -463,10 +468,7 @@ async fn client_credentials(
         "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
         "gty": "client-credentials", "jti": opaque_token(16),
     });
-    let key = state
-        .keys
-        .current(&state.pool, &state.sealer, tenant.id())
-        .await
+    let key = state.signing_key(tenant.id()).await
         .map_err(TokenError::internal)?;
     let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
     Ok(
@@ -488,10 +490,7 @@ async fn issue_user_tokens(
     auth_time: DateTime<Utc>,
     nonce: Option<&str>,
 ) -> Result<Map<String, Value>, TokenError> {
-    let key = state
-        .keys
-        .current(&state.pool, &state.sealer, tenant.id())
-        .await
+    let key = state.signing_key(tenant.id()).await
         .map_err(TokenError::internal)?;
     let now = Utc::now().timestamp();
     let mut response = Map::new();

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::db;
 use crate::db::events::NewEvent;
 use crate::providers::{LoginStep, UpstreamError};
+use crate::state::AppState;
+use crate::tenancy::TenantHost;
 
 pub const LOGIN_SUCCESS: &str = "login_success";
 pub const LOGIN_FAILURE: &str = "login_failure";
@@ -60,23 +62,21 @@ impl LoginTrace {
         self.mark = now;
     }
 
-    /// Records the login as failed at `step`, with what the upstream said if it was upstream.
+    /// Records the login as failed at `step`, with what the upstream said if it was upstream,
+    /// and counts it.
     pub async fn fail(
         mut self,
-        pool: &sqlx::PgPool,
-        tenant_id: Uuid,
+        state: &AppState,
+        tenant: &TenantHost,
         step: LoginStep,
         description: &str,
         upstream: Option<&UpstreamError>,
     ) {
+        state.metrics.login_failed(&tenant.tenant.slug, self.connection.as_deref().unwrap_or("none"), step);
         let upstream_json = upstream.map(|u| {
             json!({ "status": u.status, "answer": u.answer, "failure": u.failure, "description": u.description })
         });
-        self.push(
-            step,
-            "failed",
-            upstream_json.clone().map(|u| json!({ "upstream": u })),
-        );
+        self.push(step, "failed", upstream_json.clone().map(|u| json!({ "upstream": u })));
         let event = NewEvent {
             event_type: LOGIN_FAILURE,
             trace_id: Some(self.trace_id),
@@ -86,7 +86,8 @@ impl LoginTrace {
             details: json!({ "failed_step": step.as_str(), "steps": self.steps, "upstream": upstream_json }),
             ..Default::default()
         };
-        if let Err(e) = db::events::record(pool, tenant_id, &event).await {
+        tracing::info!(trace_id = %self.trace_id, step = step.as_str(), "login failed: {description}");
+        if let Err(e) = db::events::record(&state.pool, tenant.id(), &event).await {
             tracing::warn!(error = %e, trace_id = %self.trace_id, "could not record a failed login");
         }
     }

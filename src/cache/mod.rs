@@ -1,0 +1,233 @@
+//! The hot-path configuration cache: tenant by host, client by id, connection by name or id
+//! (with its opened upstream settings and enabled clients) and the tenant's keys, bounded in
+//! size and invalidated on every node through PostgreSQL `LISTEN/NOTIFY` (see `listener.rs`).
+//!
+//! Correctness rule: an entry is tagged with its tenant's generation as it was *before* the
+//! database read that produced it. A notification bumps the generation, so anything read before
+//! the change can never be served after the node has heard of it. While the listener is not
+//! connected the cache is bypassed entirely: reads go to the database.
+
+pub mod listener;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use moka::sync::Cache;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::crypto::seal::Sealer;
+use crate::crypto::signing::SigningKey;
+use crate::db;
+use crate::db::clients::Client;
+use crate::db::connections::Connection;
+use crate::db::signing_keys::StoredKey;
+use crate::db::tenants::Tenant;
+use crate::providers::{Provider, UpstreamConfig};
+
+/// A connection ready for logins.
+pub struct LiveConnection {
+    pub connection: Connection,
+    pub enabled_clients: HashSet<String>,
+    /// The provider and opened upstream settings, or why the connection cannot be used.
+    pub upstream: Result<(&'static dyn Provider, UpstreamConfig), String>,
+}
+
+#[derive(Clone)]
+struct Tagged<V> {
+    tag: u64,
+    value: V,
+}
+
+/// Hit, miss and invalidation counts, for metrics.
+#[derive(Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub invalidations: AtomicU64,
+}
+
+type Keyed<K, V> = Cache<K, Tagged<V>>;
+
+pub struct ConfigCache {
+    hosts: Keyed<String, Option<Tenant>>,
+    clients: Keyed<(Uuid, String), Option<Arc<Client>>>,
+    connections_by_name: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
+    connections_by_id: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
+    signing_keys: Keyed<Uuid, Arc<SigningKey>>,
+    published_keys: Keyed<Uuid, Arc<Vec<StoredKey>>>,
+    /// Per-tenant generation; `HOSTS` stands for host routing.
+    generations: RwLock<HashMap<Uuid, u64>>,
+    /// Bumped when everything is dropped (listener reconnected), part of every tag.
+    epoch: AtomicU64,
+    live: AtomicBool,
+    pub stats: CacheStats,
+}
+
+/// The generation key of host routing (tenants and their domains).
+const HOSTS: Uuid = Uuid::nil();
+
+impl ConfigCache {
+    pub fn new(capacity: u64) -> Self {
+        ConfigCache {
+            hosts: Cache::new(capacity),
+            clients: Cache::new(capacity),
+            connections_by_name: Cache::new(capacity),
+            connections_by_id: Cache::new(capacity),
+            signing_keys: Cache::new(capacity),
+            published_keys: Cache::new(capacity),
+            generations: RwLock::default(),
+            epoch: AtomicU64::new(1),
+            live: AtomicBool::new(false),
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// Whether entries may be served (the listener is connected).
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn tag(&self, scope: Uuid) -> u64 {
+        let generation = self.generations.read().expect("generations lock").get(&scope).copied().unwrap_or(0);
+        (self.epoch.load(Ordering::Acquire) << 32) ^ generation
+    }
+
+    /// A tenant's configuration changed (or, for `HOSTS`, host routing did).
+    pub fn invalidate_tenant(&self, scope: Uuid) {
+        *self.generations.write().expect("generations lock").entry(scope).or_insert(0) += 1;
+        self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Host routing changed: tenant lookups by host are dropped.
+    pub fn invalidate_hosts(&self) {
+        self.invalidate_tenant(HOSTS);
+    }
+
+    /// Every tenant's configuration may have changed (a write through the dashboard).
+    pub fn invalidate_everything(&self) {
+        self.drop_all();
+    }
+
+    /// Drops everything and stops serving from memory until `resume` (listener lost).
+    pub fn suspend(&self) {
+        self.live.store(false, Ordering::Release);
+        self.drop_all();
+    }
+
+    /// Starts serving from memory again, after dropping whatever was cached before: changes
+    /// made while the listener was away were not heard of.
+    pub fn resume(&self) {
+        self.drop_all();
+        self.live.store(true, Ordering::Release);
+    }
+
+    fn drop_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.generations.write().expect("generations lock").clear();
+        self.hosts.invalidate_all();
+        self.clients.invalidate_all();
+        self.connections_by_name.invalidate_all();
+        self.connections_by_id.invalidate_all();
+        self.signing_keys.invalidate_all();
+        self.published_keys.invalidate_all();
+        self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn cached<K, V, E, F, Fut>(&self, cache: &Keyed<K, V>, scope: Uuid, key: K, load: F) -> Result<V, E>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let live = self.is_live();
+        let tag = self.tag(scope);
+        if live {
+            if let Some(entry) = cache.get(&key) {
+                if entry.tag == tag {
+                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(entry.value);
+                }
+            }
+        }
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        let value = load().await?;
+        if live {
+            cache.insert(key, Tagged { tag, value: value.clone() });
+        }
+        Ok(value)
+    }
+
+    pub async fn tenant_by_host(&self, pool: &PgPool, host: &str, base_domain: &str) -> Result<Option<Tenant>, sqlx::Error> {
+        self.cached(&self.hosts, HOSTS, host.to_owned(), || async {
+            match host.strip_suffix(&format!(".{base_domain}")) {
+                Some(slug) if !slug.contains('.') => db::tenants::by_slug(pool, slug).await,
+                Some(_) => Ok(None),
+                None => db::tenants::by_custom_domain(pool, host).await,
+            }
+        })
+        .await
+    }
+
+    pub async fn client(&self, pool: &PgPool, tenant_id: Uuid, client_id: &str) -> Result<Option<Arc<Client>>, sqlx::Error> {
+        self.cached(&self.clients, tenant_id, (tenant_id, client_id.to_owned()), || async {
+            Ok(db::clients::by_id(pool, tenant_id, client_id).await?.map(Arc::new))
+        })
+        .await
+    }
+
+    pub async fn connection_by_name(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid, name: &str) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
+        self.cached(&self.connections_by_name, tenant_id, (tenant_id, name.to_owned()), || async {
+            match db::connections::by_name(pool, tenant_id, name).await? {
+                Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    pub async fn connection_by_id(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid, connection_id: &str) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
+        self.cached(&self.connections_by_id, tenant_id, (tenant_id, connection_id.to_owned()), || async {
+            match db::connections::by_id(pool, tenant_id, connection_id).await? {
+                Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// The tenant's current signing key, opened and parsed.
+    pub async fn signing_key(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid) -> anyhow::Result<Arc<SigningKey>> {
+        self.cached(&self.signing_keys, tenant_id, tenant_id, || async {
+            let stored = db::signing_keys::current(pool, tenant_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("tenant has no current signing key"))?;
+            let der = sealer.open(&stored.private_key_sealed, &crate::services::keys::seal_context(tenant_id, &stored.kid))?;
+            Ok(Arc::new(SigningKey::from_pkcs8(&stored.kid, &der)?))
+        })
+        .await
+    }
+
+    /// The keys the tenant's JWKS publishes (current and recently retired).
+    pub async fn published_keys(&self, pool: &PgPool, tenant_id: Uuid) -> Result<Arc<Vec<StoredKey>>, sqlx::Error> {
+        self.cached(&self.published_keys, tenant_id, tenant_id, || async {
+            let keys = db::signing_keys::published(pool, tenant_id, crate::services::keys::retired_key_retention()).await?;
+            // Only public halves are kept in memory.
+            Ok(Arc::new(keys.into_iter().map(|k| StoredKey { private_key_sealed: String::new(), ..k }).collect()))
+        })
+        .await
+    }
+}
+
+async fn live_connection(pool: &PgPool, sealer: &Sealer, connection: Connection) -> Result<LiveConnection, sqlx::Error> {
+    let enabled_clients = db::connections::enabled_clients(pool, connection.tenant_id, &connection.connection_id)
+        .await?
+        .into_iter()
+        .collect();
+    let upstream = crate::services::connections::upstream(sealer, &connection).map_err(|e| format!("{e:#}"));
+    Ok(LiveConnection { connection, enabled_clients, upstream })
+}

@@ -1,0 +1,164 @@
+//! A connection's health from its login events: success rate and volume over the last hour
+//! and day, the most common failing steps, upstream latency, the last failure with its trace,
+//! and hints for the common misconfigurations.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Window {
+    pub succeeded: i64,
+    pub failed: i64,
+    /// Logins sent to the provider that never came back (abandoned or not returned).
+    pub abandoned: i64,
+    pub success_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepCount {
+    pub step: String,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LastFailure {
+    pub at: DateTime<Utc>,
+    pub trace_id: Option<Uuid>,
+    pub step: Option<String>,
+    pub description: String,
+    pub upstream_status: Option<i64>,
+    pub upstream_answer: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionHealth {
+    pub last_hour: Window,
+    pub last_day: Window,
+    pub failure_steps: Vec<StepCount>,
+    /// Median and 95th percentile of the time spent at the provider per login (token
+    /// exchange plus profile), in milliseconds, over the last day.
+    pub upstream_ms_p50: Option<f64>,
+    pub upstream_ms_p95: Option<f64>,
+    pub last_failure: Option<LastFailure>,
+    pub hints: Vec<String>,
+}
+
+fn window(succeeded: i64, failed: i64, abandoned: i64) -> Window {
+    let total = succeeded + failed + abandoned;
+    Window { succeeded, failed, abandoned, success_rate: (total > 0).then(|| succeeded as f64 / total as f64) }
+}
+
+pub async fn connection_health(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    connection_id: &str,
+    connection_name: &str,
+    base_url: &str,
+    callback_url: &str,
+) -> Result<ConnectionHealth, sqlx::Error> {
+    let (hour_ok, hour_failed, day_ok, day_failed): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE at > now() - interval '1 hour' AND type = 'login_success'),
+                count(*) FILTER (WHERE at > now() - interval '1 hour' AND type = 'login_failure'),
+                count(*) FILTER (WHERE type = 'login_success'),
+                count(*) FILTER (WHERE type = 'login_failure')
+         FROM events
+         WHERE tenant_id = $1 AND connection = $2 AND at > now() - interval '1 day'
+           AND type IN ('login_success', 'login_failure')",
+    )
+    .bind(tenant_id)
+    .bind(connection_name)
+    .fetch_one(pool)
+    .await?;
+    let (hour_abandoned, day_abandoned): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour'), count(*)
+         FROM login_transactions
+         WHERE tenant_id = $1 AND connection_id = $2 AND expires_at < now() AND created_at > now() - interval '1 day'",
+    )
+    .bind(tenant_id)
+    .bind(connection_id)
+    .fetch_one(pool)
+    .await?;
+    let failure_steps: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT coalesce(details->>'failed_step', 'unknown'), count(*) FROM events
+         WHERE tenant_id = $1 AND connection = $2 AND type = 'login_failure' AND at > now() - interval '1 day'
+         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
+    )
+    .bind(tenant_id)
+    .bind(connection_name)
+    .fetch_all(pool)
+    .await?;
+    let (p50, p95): (Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)
+         FROM (SELECT sum((step->>'ms')::float8) AS ms
+               FROM events e, jsonb_array_elements(e.details->'steps') step
+               WHERE e.tenant_id = $1 AND e.connection = $2 AND e.type = 'login_success'
+                 AND e.at > now() - interval '1 day'
+                 AND step->>'step' IN ('upstream_token_exchange', 'profile_fetch')
+               GROUP BY e.event_id) per_login",
+    )
+    .bind(tenant_id)
+    .bind(connection_name)
+    .fetch_one(pool)
+    .await?;
+    let last: Option<(DateTime<Utc>, Option<Uuid>, String, Value)> = sqlx::query_as(
+        "SELECT at, trace_id, description, details FROM events
+         WHERE tenant_id = $1 AND connection = $2 AND type = 'login_failure'
+         ORDER BY at DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(connection_name)
+    .fetch_optional(pool)
+    .await?;
+    let last_failure = last.map(|(at, trace_id, description, details)| LastFailure {
+        at,
+        trace_id,
+        step: details.get("failed_step").and_then(Value::as_str).map(str::to_owned),
+        description,
+        upstream_status: details.pointer("/upstream/status").and_then(Value::as_i64),
+        upstream_answer: details.pointer("/upstream/answer").and_then(Value::as_str).map(str::to_owned),
+    });
+    let last_day = window(day_ok, day_failed, day_abandoned);
+    let hints = hints(&last_day, last_failure.as_ref(), base_url, callback_url);
+    Ok(ConnectionHealth {
+        last_hour: window(hour_ok, hour_failed, hour_abandoned),
+        last_day,
+        failure_steps: failure_steps.into_iter().map(|(step, count)| StepCount { step, count }).collect(),
+        upstream_ms_p50: p50,
+        upstream_ms_p95: p95,
+        last_failure,
+        hints,
+    })
+}
+
+/// Plain-language hints for what usually causes the failures seen.
+fn hints(day: &Window, last: Option<&LastFailure>, base_url: &str, callback_url: &str) -> Vec<String> {
+    let mut hints = Vec::new();
+    if let Some(last) = last {
+        let answer = last.upstream_answer.as_deref().unwrap_or("").to_ascii_lowercase();
+        match last.step.as_deref() {
+            Some("upstream_token_exchange") if matches!(last.upstream_status, Some(400 | 401)) => hints.push(format!(
+                "Exact refused the code exchange{}. Check that the client ID and client secret are those of the app registered at {base_url}, \
+                 and that the callback URL registered there is exactly {callback_url}.",
+                if answer.contains("invalid_client") { " (invalid_client)" } else { "" }
+            )),
+            Some("upstream_token_exchange") if last.upstream_status.is_none() => hints.push(format!(
+                "Exact could not be reached at {base_url} (timeout or connection failure). Check the Base URL and that Exact is up."
+            )),
+            Some("profile_fetch") => hints.push("Exact issued a token but returned no usable profile (current/Me). Check the app's API permissions in the Exact App Center.".to_owned()),
+            Some("callback") if answer.contains("access_denied") => hints.push("Users declined access at Exact. That is their choice; nothing is misconfigured.".to_owned()),
+            _ => {}
+        }
+    }
+    if day.abandoned > 0 && day.succeeded == 0 {
+        hints.push(format!(
+            "Users are sent to Exact but never come back. The callback URL {callback_url} is probably not registered in the Exact App Center, \
+             or the app is registered at another Exact site than {base_url} (wrong regional Base URL)."
+        ));
+    }
+    if callback_url.starts_with("http://") {
+        hints.push("Exact accepts only https callback URLs: serve this tenant over https (GATEHOUSE_PUBLIC_SCHEME=https) for the real Exact Online.".to_owned());
+    }
+    hints
+}
