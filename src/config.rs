@@ -65,6 +65,15 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// `GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS`: connect timeout to an upstream (default 3000).
     pub upstream_connect_timeout: Duration,
+    /// `GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE`: requests per minute one IP may make to each of
+    /// /authorize, /login/callback, /oauth/token and the management API (default 1200; 0 = off).
+    pub rate_limit_ip_per_minute: u32,
+    /// `GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE`: /authorize requests per minute per client
+    /// (default 6000; 0 = off).
+    pub rate_limit_client_per_minute: u32,
+    /// `GATEHOUSE_RATE_LIMIT_FAILURES_PER_MINUTE`: failed client authentications per client id
+    /// or IP before a one-minute lockout (default 10; 0 = off).
+    pub rate_limit_failures_per_minute: u32,
 }
 
 impl Settings {
@@ -158,6 +167,9 @@ impl Settings {
                 50,
                 60_000,
             )?),
+            rate_limit_ip_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE", 1200, 0, 10_000_000)?,
+            rate_limit_client_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE", 6000, 0, 10_000_000)?,
+            rate_limit_failures_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_FAILURES_PER_MINUTE", 10, 0, 1_000_000)?,
         })
     }
 

@@ -2,6 +2,7 @@
 //! first), with an admin dashboard, an Auth0-shaped management API and per-tenant OIDC login
 //! endpoints. `ARCHITECTURE.md` is the map.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -11,7 +12,10 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod error;
 pub mod fake_exact;
+pub mod metrics;
+pub mod middleware;
 pub mod providers;
+pub mod rate_limit;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -53,6 +53,7 @@ impl Application {
                 .app_data(data.clone())
                 .configure(extractor_configs)
                 .wrap(headers)
+                .wrap_fn(crate::rate_limit::limit)
                 .wrap_fn(crate::middleware::read_your_writes)
                 .wrap_fn(crate::middleware::observe)
                 .route("/healthz", web::get().to(routes::health::healthz))
@@ -105,6 +106,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
+            state.limits.forget_idle();
             if let Err(e) = crate::db::login::purge_expired(&state.pool).await {
                 tracing::debug!(error = %e, "housekeeping skipped");
             }

@@ -21,11 +21,13 @@ pub struct AppState {
     pub cache: Arc<ConfigCache>,
     pub verifying_keys: crate::tokens::VerifyingKeys,
     pub metrics: crate::metrics::Metrics,
+    pub limits: crate::rate_limit::RateLimits,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool, sealer: Sealer) -> Arc<Self> {
         let upstream = crate::providers::upstream_http::client(settings.upstream_connect_timeout, settings.upstream_timeout);
+        let limits = crate::rate_limit::RateLimits::new(&settings);
         Arc::new(AppState {
             settings,
             pool,
@@ -34,6 +36,7 @@ impl AppState {
             cache: Arc::new(ConfigCache::new(CACHE_ENTRIES)),
             verifying_keys: Default::default(),
             metrics: crate::metrics::Metrics::new(),
+            limits,
         })
     }
 

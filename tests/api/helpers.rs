@@ -168,7 +168,11 @@ pub struct TestClient {
 }
 
 pub fn test_settings(port: u16, database_url: &str, master_key: &str) -> Settings {
-    let vars: HashMap<&str, String> = HashMap::from([
+    test_settings_with(port, database_url, master_key, &[])
+}
+
+pub fn test_settings_with(port: u16, database_url: &str, master_key: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<&str, String> = HashMap::from([
         ("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}")),
         ("DATABASE_URL", database_url.to_owned()),
         ("GATEHOUSE_BASE_DOMAIN", format!("localhost:{port}")),
@@ -176,6 +180,9 @@ pub fn test_settings(port: u16, database_url: &str, master_key: &str) -> Setting
         ("GATEHOUSE_UPSTREAM_TIMEOUT_MS", "2000".to_owned()),
         ("GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS", "1000".to_owned()),
     ]);
+    for (k, v) in extra {
+        vars.insert(k, v.to_string());
+    }
     Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings")
 }
 
@@ -186,9 +193,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Another node on the same database and master key.
 pub async fn spawn_app_on(database_url: String, master_key: String) -> TestApp {
+    spawn_app_configured(database_url, master_key, &[]).await
+}
+
+/// An app with some settings overridden (`GATEHOUSE_...` variables).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_configured(fresh_database().await, MasterKey::generate_text(), extra).await
+}
+
+async fn spawn_app_configured(database_url: String, master_key: String, extra: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let settings = test_settings(port, &database_url, &master_key);
+    let settings = test_settings_with(port, &database_url, &master_key, extra);
     let pool = gatehouse::db::connect(&SecretString::from(database_url.clone()), 10)
         .await
         .expect("test pool");

@@ -20,6 +20,7 @@ use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
 use crate::error::log_internal;
+use crate::rate_limit::Door;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 use crate::tokens::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
@@ -71,8 +72,20 @@ impl TokenError {
         }
     }
 
+    fn slow_down(wait: std::time::Duration) -> Self {
+        TokenError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "slow_down",
+            description: format!("too many failed attempts; retry in {} s", wait.as_secs().max(1)),
+            basic_challenge: false,
+        }
+    }
+
     fn response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            res.insert_header((header::RETRY_AFTER, "60"));
+        }
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
         if self.basic_challenge {
@@ -224,16 +237,23 @@ async fn authenticate(
         (None, None) => return Err(TokenError::invalid_client(false)),
     };
     let uses_basic = basic.is_some();
-    let client = state
-        .cache
-        .client(&state.pool, tenant.id(), &client_id)
-        .await?
-        .ok_or_else(|| TokenError::invalid_client(uses_basic))?;
+    // Brute force: after too many failures for this client id or IP, refuse before checking.
+    let ip = req.peer_addr().map(|a| a.ip());
+    if let Err(wait) = state.limits.locked_out(Door::Token, &client_id, ip) {
+        return Err(TokenError::slow_down(wait));
+    }
+    let failed = || {
+        state.limits.record_failure(Door::Token, &client_id, ip);
+        TokenError::invalid_client(uses_basic)
+    };
+    let Some(client) = state.cache.client(&state.pool, tenant.id(), &client_id).await? else {
+        return Err(failed());
+    };
     let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
     match (&client.secret_hash, presented) {
         (Some(hash), Some(secret)) if secure_eq(hash, &token_hash(&secret)) => Ok(client),
         (None, None) if client.token_endpoint_auth_method == "none" => Ok(client),
-        _ => Err(TokenError::invalid_client(uses_basic)),
+        _ => Err(failed()),
     }
 }
 
