@@ -68,6 +68,24 @@ pub struct EmbeddedPostgres {
 impl EmbeddedPostgres {
     /// Starts (creating on first use) the cluster under `data_dir`, with extra server settings.
     pub fn start(data_dir: &Path, settings: &[(&str, &str)]) -> Result<Self, EmbeddedError> {
+        Self::start_with_port(data_dir, settings, None)
+    }
+
+    /// Like [`EmbeddedPostgres::start`] on a given port, so a cluster stopped with
+    /// [`EmbeddedPostgres::stop`] comes back where existing pools look for it.
+    pub fn start_on_port(
+        data_dir: &Path,
+        settings: &[(&str, &str)],
+        port: u16,
+    ) -> Result<Self, EmbeddedError> {
+        Self::start_with_port(data_dir, settings, Some(port))
+    }
+
+    fn start_with_port(
+        data_dir: &Path,
+        settings: &[(&str, &str)],
+        port: Option<u16>,
+    ) -> Result<Self, EmbeddedError> {
         let bin = find_binaries().ok_or(EmbeddedError::NotInstalled)?;
         let run_as = if Uid::effective().is_root() {
             Some(
@@ -96,7 +114,10 @@ impl EmbeddedPostgres {
             init_cluster(&bin, &cluster_dir, &password, run_as.as_ref())?;
         }
 
-        let port = free_port()?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let log_path = data_dir.join("postgres.log");
         let log = fs::OpenOptions::new()
             .create(true)

@@ -156,7 +156,7 @@ pub fn too_many(path: &str, wait: Duration) -> HttpResponse {
         );
         let mut rendered = page.render();
         rendered.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_str(&seconds).unwrap_or(header::HeaderValue::from_static("60")));
-        return rendered;
+        rendered
     }
 }
 

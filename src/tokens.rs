@@ -73,6 +73,14 @@ pub async fn verify_access_token(
     token: &str,
     audience: &str,
 ) -> Result<AccessClaims, Rejection> {
+    let kid = check_header(token)?;
+    let key = decoding_key(state, tenant.id(), &kid).await?;
+    verify_with_key(token, &key, tenant.issuer.as_str(), audience)
+}
+
+/// The checks made before any key is looked up: size, a well-formed header, RS256 only, no
+/// header naming its own key, the access token `typ`. Returns the `kid` to look up.
+pub fn check_header(token: &str) -> Result<String, Rejection> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Rejection::Invalid("token too large"));
     }
@@ -88,14 +96,23 @@ pub async fn verify_access_token(
     if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
         return Err(Rejection::Invalid("not an access token"));
     }
-    let kid = header.kid.ok_or(Rejection::Invalid("token has no kid"))?;
-    let key = decoding_key(state, tenant.id(), &kid).await?;
+    header.kid.ok_or(Rejection::Invalid("token has no kid"))
+}
+
+/// Checks signature, issuer, audience and expiry of a token whose header passed
+/// [`check_header`], with the key its `kid` named.
+pub fn verify_with_key(
+    token: &str,
+    key: &DecodingKey,
+    issuer: &str,
+    audience: &str,
+) -> Result<AccessClaims, Rejection> {
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[tenant.issuer.as_str()]);
+    validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = LEEWAY_SECONDS;
-    let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).map_err(|e| {
+    let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
         use jsonwebtoken::errors::ErrorKind;
         Rejection::Invalid(match e.kind() {
             ErrorKind::ExpiredSignature => "token expired",
@@ -115,7 +132,11 @@ async fn decoding_key(
     tenant_id: Uuid,
     kid: &str,
 ) -> Result<Arc<DecodingKey>, Rejection> {
-    let published = state.cache.published_keys(&state.pool, tenant_id).await.map_err(|e| Rejection::Internal(e.into()))?;
+    let published = state
+        .cache
+        .published_keys(&state.pool, tenant_id)
+        .await
+        .map_err(|e| Rejection::Internal(e.into()))?;
     let Some(stored) = published.iter().find(|k| k.kid == kid).cloned() else {
         return Err(Rejection::Invalid("unknown signing key"));
     };

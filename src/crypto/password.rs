@@ -16,7 +16,7 @@ fn argon2() -> Argon2<'static> {
 /// Checks the length rule before any hashing, so an oversized input costs nothing.
 pub fn check_password_rules(password: &SecretString) -> Result<(), String> {
     let chars = password.expose_secret().chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > MAX_PASSWORD_CHARS {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(format!(
             "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
         ));

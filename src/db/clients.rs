@@ -253,3 +253,112 @@ pub async fn grant_for(
     .fetch_optional(db)
     .await
 }
+
+/// Filters of a client grant listing.
+#[derive(Clone, Debug, Default)]
+pub struct GrantFilter {
+    pub client_id: Option<String>,
+    pub audience: Option<String>,
+}
+
+const GRANT_COLUMNS: &str = "g.grant_id, g.client_id, g.audience, g.scope, g.version";
+
+/// A page of grants by offset, in creation order, and the total count. Grants of the tester
+/// client never exist, so no filter is needed for it.
+pub async fn grants_page(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    filter: &GrantFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<ClientGrant>, i64), sqlx::Error> {
+    const WHERE: &str = "g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
+         AND ($3::text IS NULL OR g.audience = $3)";
+    let rows = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {WHERE}
+         ORDER BY g.created_at, g.grant_id OFFSET $4 LIMIT $5"
+    ))
+    .bind(tenant_id)
+    .bind(&filter.client_id)
+    .bind(&filter.audience)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM client_grants g WHERE {WHERE}"
+    ))
+    .bind(tenant_id)
+    .bind(&filter.client_id)
+    .bind(&filter.audience)
+    .fetch_one(db)
+    .await?;
+    Ok((rows, total))
+}
+
+pub async fn grant_by_id(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    grant_id: &str,
+) -> Result<Option<ClientGrant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE g.tenant_id = $1 AND g.grant_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(grant_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Replaces a grant's scopes when the stored version is `expected_version`; `None` means the
+/// grant is gone or was changed meanwhile.
+pub async fn update_grant_scope(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    grant_id: &str,
+    expected_version: i32,
+    scope: &[String],
+) -> Result<Option<ClientGrant>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE client_grants SET scope = $4, version = version + 1, updated_at = now()
+         WHERE tenant_id = $1 AND grant_id = $2 AND version = $3
+         RETURNING grant_id, client_id, audience, scope, version",
+    )
+    .bind(tenant_id)
+    .bind(grant_id)
+    .bind(expected_version)
+    .bind(scope)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete_grant(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    grant_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM client_grants WHERE tenant_id = $1 AND grant_id = $2")
+        .bind(tenant_id)
+        .bind(grant_id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deletes the client only while its stored version is `expected_version`.
+pub async fn delete_at_version(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+    expected_version: i32,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 AND version = $3 AND NOT is_tester",
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(expected_version)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -270,3 +270,20 @@ pub async fn touch(
         .await
         .map(|_| ())
 }
+
+/// The enabled clients of several connections at once (for listings), as
+/// `(connection_id, client_id)` pairs in client id order.
+pub async fn enabled_clients_of(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_ids: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT connection_id, client_id FROM connection_clients
+         WHERE tenant_id = $1 AND connection_id = ANY($2) ORDER BY client_id",
+    )
+    .bind(tenant_id)
+    .bind(connection_ids)
+    .fetch_all(db)
+    .await
+}

@@ -198,3 +198,34 @@ pub async fn delete(
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// The identities of several users at once (for listings).
+pub async fn identities_of(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_ids: &[String],
+) -> Result<Vec<Identity>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, connection_id, connection_name, provider, provider_user_id, profile_data
+         FROM identities WHERE tenant_id = $1 AND user_id = ANY($2) ORDER BY connection_name",
+    )
+    .bind(tenant_id)
+    .bind(user_ids)
+    .fetch_all(db)
+    .await
+}
+
+/// Locks the user's row for a change in this transaction.
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    user_id: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"
+    ))
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await
+}

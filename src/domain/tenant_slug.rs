@@ -11,6 +11,7 @@ const RESERVED: &[&str] = &[
     "static",
     "assets",
     "localhost",
+    "new",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -153,7 +153,10 @@ impl Provider for Exact {
             public.insert("non_persistent_attrs".into(), attrs.clone());
         }
         if let Some(scope) = map.get("scope").filter(|v| !v.is_null()) {
-            if !scope.is_array() && !scope.is_string() {
+            let strings = scope
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string));
+            if !strings && !scope.is_string() {
                 return Err(FieldError::new(
                     "options.scope",
                     "must be a string or a list of strings",
@@ -273,6 +276,26 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     })
 }
 
+impl ExactTokenResponse {
+    fn into_upstream(self) -> UpstreamTokens {
+        UpstreamTokens {
+            access_token: SecretString::from(self.access_token.secret().to_owned()),
+            refresh_token: self
+                .refresh_token
+                .map(|t| SecretString::from(t.secret().to_owned())),
+            expires_in: self.expires_in.filter(|n| *n > 0),
+        }
+    }
+}
+
+/// A 2xx token answer body as the code exchange reads it (through oauth2, which deserializes
+/// the same [`ExactTokenResponse`]); `None` when it is not a token response.
+pub fn parse_token_answer(body: &[u8]) -> Option<UpstreamTokens> {
+    serde_json::from_slice::<ExactTokenResponse>(body)
+        .ok()
+        .map(ExactTokenResponse::into_upstream)
+}
+
 impl TokenResponse for ExactTokenResponse {
     type TokenType = BasicTokenType;
 
@@ -292,6 +315,9 @@ impl TokenResponse for ExactTokenResponse {
         self.scopes.as_ref()
     }
 }
+
+/// An upstream answer as received: status and body.
+type RawAnswer = (u16, Vec<u8>);
 
 type ExactClient = oauth2::Client<
     BasicErrorResponse,
@@ -336,7 +362,7 @@ async fn exchange_code(
 
     // The raw answer, kept for the login trace whatever oauth2 makes of it.
     // The future must own what it uses (oauth2 requires it to be Send for every lifetime).
-    let last_answer: Arc<Mutex<Option<(u16, Vec<u8>)>>> = Arc::default();
+    let last_answer: Arc<Mutex<Option<RawAnswer>>> = Arc::default();
     let call = |request: oauth2::HttpRequest| {
         let last_answer = last_answer.clone();
         let http = http.clone();
@@ -357,13 +383,7 @@ async fn exchange_code(
     let raw = last_answer.lock().expect("answer slot").take();
     let secrets = [config.client_secret.expose_secret(), code];
     match result {
-        Ok(tokens) => Ok(UpstreamTokens {
-            access_token: SecretString::from(tokens.access_token().secret().to_owned()),
-            refresh_token: tokens
-                .refresh_token()
-                .map(|t| SecretString::from(t.secret().to_owned())),
-            expires_in: tokens.expires_in.filter(|n| *n > 0),
-        }),
+        Ok(tokens) => Ok(tokens.into_upstream()),
         Err(RequestTokenError::Request(e)) => Err(e),
         Err(err) => {
             let (status, body) = raw.unwrap_or((0, Vec::new()));
@@ -455,24 +475,35 @@ async fn fetch_profile(
         };
         return Err(fail(failure, &description));
     }
-    let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else {
-        return Err(fail(
-            UpstreamFailure::BadAnswer,
-            "Exact's profile answer was not JSON",
-        ));
-    };
-    let Some(record) = me_record(&json) else {
-        return Err(fail(
-            UpstreamFailure::BadAnswer,
-            "Exact's profile answer held no user (empty results or no `d`)",
-        ));
-    };
-    normalize(record, &config.options).ok_or_else(|| {
-        fail(
-            UpstreamFailure::BadAnswer,
-            "Exact's profile answer had no usable UserID",
-        )
-    })
+    parse_me_answer(&answer.body, &config.options)
+        .map_err(|problem| fail(UpstreamFailure::BadAnswer, problem.description()))
+}
+
+/// Why a 2xx `current/Me` answer gave no profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeAnswerProblem {
+    NotJson,
+    NoUser,
+    NoUserId,
+}
+
+impl MeAnswerProblem {
+    pub fn description(self) -> &'static str {
+        match self {
+            MeAnswerProblem::NotJson => "Exact's profile answer was not JSON",
+            MeAnswerProblem::NoUser => {
+                "Exact's profile answer held no user (empty results or no `d`)"
+            }
+            MeAnswerProblem::NoUserId => "Exact's profile answer had no usable UserID",
+        }
+    }
+}
+
+/// A 2xx `current/Me` answer body, normalised with the connection's `options`.
+pub fn parse_me_answer(body: &[u8], options: &Value) -> Result<NormalizedProfile, MeAnswerProblem> {
+    let json = serde_json::from_slice::<Value>(body).map_err(|_| MeAnswerProblem::NotJson)?;
+    let record = me_record(&json).ok_or(MeAnswerProblem::NoUser)?;
+    normalize(record, options).ok_or(MeAnswerProblem::NoUserId)
 }
 
 /// The user record inside the OData envelope: `{"d":{"results":[record]}}` (or `{"d":record}`).

@@ -124,15 +124,67 @@ pub fn redact(body: &[u8], known_secrets: &[&str]) -> String {
             mask_secret_keys(&mut json);
             json.to_string()
         }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
+        Err(_) => mask_secret_fields_in_text(&String::from_utf8_lossy(body)),
     };
     for secret in known_secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(secret, "[redacted]");
+        // Re-serialised JSON escapes `"`, `\` and control characters: the secret is there too.
+        let quoted = serde_json::Value::from(*secret).to_string();
+        let escaped = &quoted[1..quoted.len() - 1];
+        if escaped != *secret {
+            text = text.replace(escaped, "[redacted]");
+        }
     }
     if text.chars().count() > TRACE_ANSWER_CHARS {
         text = text.chars().take(TRACE_ANSWER_CHARS).collect::<String>() + "…";
     }
     text
+}
+
+/// For answers that are almost JSON (cut short, or with bytes after the document): the string
+/// after `"access_token":` and the like is masked all the same, up to its closing quote.
+fn mask_secret_fields_in_text(text: &str) -> String {
+    // ASCII lowercasing keeps every byte offset, so offsets found in `lower` fit `text`.
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let skip_space = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut values = Vec::new();
+    for key in SECRET_KEYS {
+        let quoted = format!("\"{key}\"");
+        for (at, _) in lower.match_indices(&quoted) {
+            let colon = skip_space(at + quoted.len());
+            if bytes.get(colon) != Some(&b':') {
+                continue;
+            }
+            let open = skip_space(colon + 1);
+            if bytes.get(open) != Some(&b'"') {
+                continue;
+            }
+            let mut end = open + 1;
+            while end < bytes.len() && bytes[end] != b'"' {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            values.push((open + 1, end.min(bytes.len())));
+        }
+    }
+    values.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in values {
+        if start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str("[redacted]");
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn mask_secret_keys(value: &mut serde_json::Value) {
@@ -164,5 +216,24 @@ mod tests {
         let long = "x".repeat(10_000);
         assert!(redact(long.as_bytes(), &[]).chars().count() <= TRACE_ANSWER_CHARS + 1);
         assert_eq!(redact(b"Bad Request", &[]), "Bad Request");
+    }
+
+    #[test]
+    fn tokens_in_an_answer_that_is_almost_json_are_masked_too() {
+        let cut =
+            br#"{"access_token": "AAEAA!x*+/=", "token_type":"bearer","Refresh_Token":"__1P\"!I"#;
+        let out = redact(cut, &[]);
+        assert!(!out.contains("AAEAA") && !out.contains("__1P"), "{out}");
+        assert!(out.contains("token_type"), "{out}");
+        let trailing = br#"{"code":"c0de-123"} and more"#;
+        assert_eq!(redact(trailing, &[]), r#"{"code":"[redacted]"} and more"#);
+    }
+
+    #[test]
+    fn a_secret_is_redacted_in_its_json_escaped_form_as_well() {
+        let body = br#"{"error_description":"client_secret ab\"cd\\ef is wrong"}"#;
+        let out = redact(body, &["ab\"cd\\ef"]);
+        assert!(!out.contains("ab\\\"cd"), "{out}");
+        assert!(out.contains("[redacted] is wrong"), "{out}");
     }
 }

@@ -336,6 +336,94 @@ async fn audit(
     .map(|_| ())
 }
 
+/// Deletes a client, refusing (`Stale`) when it changed since `expected_version`.
+pub async fn delete_checked(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    client_id: &str,
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let mut tx = pool.begin().await?;
+    let client = db::clients::by_id(&mut *tx, tenant_id, client_id)
+        .await?
+        .filter(|c| !c.is_tester)
+        .ok_or(ServiceError::NotFound)?;
+    let version = expected_version.unwrap_or(client.version);
+    if !db::clients::delete_at_version(&mut *tx, tenant_id, client_id, version).await? {
+        return Err(ServiceError::Stale);
+    }
+    audit(&mut tx, tenant_id, "client_deleted", &client, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces a grant's scopes.
+pub async fn update_grant(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    grant_id: &str,
+    scopes: &[String],
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<ClientGrant, ServiceError> {
+    let scopes = parse_scopes("scope", scopes)?;
+    let mut tx = pool.begin().await?;
+    let current = db::clients::grant_by_id(&mut *tx, tenant_id, grant_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let version = expected_version.unwrap_or(current.version);
+    let grant = db::clients::update_grant_scope(&mut *tx, tenant_id, grant_id, version, &scopes)
+        .await?
+        .ok_or(ServiceError::Stale)?;
+    audit_grant(&mut tx, tenant_id, "client_grant_updated", &grant, actor).await?;
+    tx.commit().await?;
+    Ok(grant)
+}
+
+pub async fn delete_grant(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    grant_id: &str,
+    expected_version: Option<i32>,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let mut tx = pool.begin().await?;
+    let current = db::clients::grant_by_id(&mut *tx, tenant_id, grant_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(ServiceError::Stale);
+    }
+    db::clients::delete_grant(&mut *tx, tenant_id, grant_id).await?;
+    audit_grant(&mut tx, tenant_id, "client_grant_deleted", &current, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn audit_grant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    event_type: &'static str,
+    grant: &ClientGrant,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    db::events::record(
+        &mut **tx,
+        tenant_id,
+        &db::events::NewEvent {
+            event_type,
+            client_id: Some(grant.client_id.clone()),
+            actor: Some(actor.to_owned()),
+            description: format!("{} {}", event_type.replace('_', " "), grant.grant_id),
+            details: serde_json::json!({ "grant_id": grant.grant_id, "scope": grant.scope }),
+            ..Default::default()
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

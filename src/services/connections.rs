@@ -59,7 +59,7 @@ fn validate_metadata(metadata: &Value) -> Result<Value, FieldError> {
         return Err(FieldError::new("metadata", "must have at most 10 keys"));
     }
     for (k, v) in map {
-        if k.is_empty() || k.len() > 255 || !v.as_str().is_some_and(|s| s.len() <= 255) {
+        if k.is_empty() || k.len() > 255 || v.as_str().is_none_or(|s| s.len() > 255) {
             return Err(FieldError::new(
                 "metadata",
                 "keys and values must be strings of at most 255 characters",

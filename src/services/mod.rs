@@ -4,9 +4,11 @@
 pub mod admins;
 pub mod clients;
 pub mod connections;
+pub mod health;
 pub mod keys;
 pub mod rotation;
 pub mod tenants;
+pub mod users;
 
 use actix_web::http::StatusCode;
 

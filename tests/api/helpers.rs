@@ -171,7 +171,12 @@ pub fn test_settings(port: u16, database_url: &str, master_key: &str) -> Setting
     test_settings_with(port, database_url, master_key, &[])
 }
 
-pub fn test_settings_with(port: u16, database_url: &str, master_key: &str, extra: &[(&str, &str)]) -> Settings {
+pub fn test_settings_with(
+    port: u16,
+    database_url: &str,
+    master_key: &str,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}")),
         ("DATABASE_URL", database_url.to_owned()),
@@ -201,7 +206,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     spawn_app_configured(fresh_database().await, MasterKey::generate_text(), extra).await
 }
 
-async fn spawn_app_configured(database_url: String, master_key: String, extra: &[(&str, &str)]) -> TestApp {
+async fn spawn_app_configured(
+    database_url: String,
+    master_key: String,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let settings = test_settings_with(port, &database_url, &master_key, extra);
@@ -233,7 +242,10 @@ impl TestApp {
         use std::sync::atomic::Ordering;
         let stats = &self.state.cache.stats;
         let before = stats.invalidations.load(Ordering::SeqCst);
-        sqlx::query(sql).execute(&self.pool).await.expect("config SQL");
+        sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .expect("config SQL");
         if !self.state.cache.is_live() {
             return; // not caching yet: every read goes to the database
         }
@@ -257,7 +269,12 @@ impl TestApp {
     /// The same tenant as seen through this node (test nodes differ in base domain).
     pub fn tenant_on_this_node(&self, tenant: &TestTenant) -> TestTenant {
         let host = format!("{}.{}", tenant.slug, self.base_domain);
-        TestTenant { tenant_id: tenant.tenant_id, slug: tenant.slug.clone(), issuer: format!("http://{host}/"), host }
+        TestTenant {
+            tenant_id: tenant.tenant_id,
+            slug: tenant.slug.clone(),
+            issuer: format!("http://{host}/"),
+            host,
+        }
     }
 
     pub async fn create_tenant(&self, slug: &str) -> TestTenant {

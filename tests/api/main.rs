@@ -1,8 +1,23 @@
 //! Integration tests over real HTTP against a real PostgreSQL, in one binary.
 
+mod browser;
+mod cache;
+mod dashboard;
+mod dashboard_security;
 mod foundation;
 mod helpers;
 mod login;
 mod login_authorize;
 mod login_callback;
 mod login_token;
+mod observability;
+mod rate_limits;
+mod management_auth;
+mod management_clients;
+mod management_connections;
+mod management_http;
+mod management_isolation;
+mod management_next_login;
+mod management_sdk;
+mod management_support;
+mod management_users;

@@ -185,7 +185,7 @@ pub async fn get(
     )
     .await?;
     let location =
-        provider.authorize_url(&upstream, &tenant.url("login/callback"), &upstream_state);
+        provider.authorize_url(upstream, &tenant.url("login/callback"), &upstream_state);
     state.metrics.login_started(&tenant.tenant.slug, &connection.name);
     tracing::Span::current().record("connection", connection.name.as_str());
     tracing::info!(trace_id = %trace_id, tenant.slug = %tenant.tenant.slug, client.id = %client.client_id, connection.name = %connection.name, "login started");

@@ -1,0 +1,95 @@
+//! Stored answers to management API POSTs sent with an `Idempotency-Key`, so a retried request
+//! gets the first answer instead of doing the work twice.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// A key's record: `response_status` 0 means the first request is still running.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredAnswer {
+    pub request_hash: Vec<u8>,
+    pub response_status: i32,
+    pub response_body: Vec<u8>,
+}
+
+/// Claims `key` for a request; false when someone holds it already. Answers older than a day,
+/// and claims whose request died without answering (older than a minute), are given up first.
+pub async fn claim(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    key: &str,
+    request_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2
+           AND (created_at < now() - interval '24 hours'
+                OR (response_status = 0 AND created_at < now() - interval '1 minute'))",
+    )
+    .bind(tenant_id)
+    .bind(key)
+    .execute(db)
+    .await?;
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_body)
+         VALUES ($1, $2, $3, 0, '') ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(key)
+    .bind(request_hash)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    key: &str,
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys
+         WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tenant_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records the answer of a claimed key.
+pub async fn answer(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    key: &str,
+    status: i32,
+    body: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $3, response_body = $4
+         WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tenant_id)
+    .bind(key)
+    .bind(status)
+    .bind(body)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Gives a claim up (the request failed in a way worth retrying).
+pub async fn release(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND response_status = 0",
+    )
+    .bind(tenant_id)
+    .bind(key)
+    .execute(db)
+    .await
+    .map(|_| ())
+}

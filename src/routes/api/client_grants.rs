@@ -1,0 +1,190 @@
+//! `/api/v2/client-grants`: which management API scopes a machine application may ask for.
+//! The only audience is this tenant's own management API.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::auth::ManagementToken;
+use super::body::{Fields, JsonBody};
+use super::paging::{self, offset_answer, Query};
+use super::reply::Reply;
+use super::{etag, idempotency};
+use crate::db;
+use crate::db::clients::{ClientGrant, GrantFilter};
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::services::clients as service;
+use crate::services::ServiceError;
+use crate::state::AppState;
+
+const KIND: &str = "client grant";
+const MAX_SCOPES: usize = 100;
+
+fn api(e: ServiceError) -> ApiError {
+    e.into_api(KIND)
+}
+
+pub fn tag(grant: &ClientGrant) -> String {
+    etag::tag("client_grant", &grant.grant_id, grant.version)
+}
+
+pub fn grant_json(grant: &ClientGrant) -> Value {
+    json!({
+        "id": grant.grant_id,
+        "client_id": grant.client_id,
+        "audience": grant.audience,
+        "scope": grant.scope,
+    })
+}
+
+async fn find(
+    state: &AppState,
+    token: &ManagementToken,
+    id: &str,
+) -> Result<ClientGrant, ApiError> {
+    db::clients::grant_by_id(&state.pool, token.tenant_id(), id)
+        .await?
+        .ok_or_else(|| api(ServiceError::NotFound))
+}
+
+pub async fn list(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:client_grants")?;
+    let q = Query::parse(&req);
+    let (page, per_page, include_totals) = paging::offset(&q)?;
+    let filter = GrantFilter {
+        client_id: q.text("client_id", 64)?,
+        audience: q.text("audience", 600)?,
+    };
+    let (rows, total) = db::clients::grants_page(
+        &state.pool,
+        token.tenant_id(),
+        &filter,
+        page * per_page,
+        per_page,
+    )
+    .await?;
+    let items = rows.iter().map(grant_json).collect();
+    Ok(Reply::ok(offset_answer(
+        "client_grants",
+        items,
+        page,
+        per_page,
+        include_totals.then_some(total),
+    ))
+    .into_response())
+}
+
+fn scopes(f: &mut Fields) -> Result<Option<Vec<String>>, FieldError> {
+    f.strings("scope", MAX_SCOPES, 64)
+}
+
+pub async fn create(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    token.require("create:client_grants")?;
+    let JsonBody { value, canonical } = JsonBody::read(&req, payload).await?;
+    let work = async {
+        let mut f = Fields::new(value, &["client_id", "audience", "scope"])?;
+        let client_id = f
+            .string("client_id", 64)?
+            .ok_or_else(|| FieldError::new("client_id", "is required"))?;
+        let audience = f
+            .string("audience", 600)?
+            .ok_or_else(|| FieldError::new("audience", "is required"))?;
+        let scope = scopes(&mut f)?.ok_or_else(|| FieldError::new("scope", "is required"))?;
+        let expected = token.tenant.management_audience();
+        if audience != expected {
+            return Err(FieldError::new(
+                "audience",
+                format!("must be this tenant's management API, {expected}"),
+            )
+            .into());
+        }
+        let grant = service::create_grant(
+            &state.pool,
+            token.tenant_id(),
+            &client_id,
+            &audience,
+            &scope,
+            &token.actor(),
+        )
+        .await
+        .map_err(api)?;
+        let location = token
+            .tenant
+            .url(&format!("api/v2/client-grants/{}", grant.grant_id));
+        Ok(Reply::created(grant_json(&grant))
+            .with_etag(tag(&grant))
+            .with_location(location))
+    };
+    idempotency::once(&state, &token, &req, &canonical, work).await
+}
+
+pub async fn get(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:client_grants")?;
+    let grant = find(&state, &token, &id).await?;
+    Ok(Reply::ok(grant_json(&grant))
+        .with_etag(tag(&grant))
+        .unless_fresh(&req))
+}
+
+pub async fn update(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    token.require("update:client_grants")?;
+    let body = JsonBody::read(&req, payload).await?;
+    let mut f = Fields::new(body.value, &["scope"])?;
+    let scope = scopes(&mut f)?.ok_or_else(|| FieldError::new("scope", "is required"))?;
+    let current = find(&state, &token, &id).await?;
+    let expected = etag::if_match(&req, &tag(&current))?.then_some(current.version);
+    let grant = service::update_grant(
+        &state.pool,
+        token.tenant_id(),
+        &id,
+        &scope,
+        expected,
+        &token.actor(),
+    )
+    .await
+    .map_err(api)?;
+    Ok(Reply::ok(grant_json(&grant))
+        .with_etag(tag(&grant))
+        .into_response())
+}
+
+pub async fn delete(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("delete:client_grants")?;
+    let current = find(&state, &token, &id).await?;
+    let expected = etag::if_match(&req, &tag(&current))?.then_some(current.version);
+    service::delete_grant(
+        &state.pool,
+        token.tenant_id(),
+        &id,
+        expected,
+        &token.actor(),
+    )
+    .await
+    .map_err(api)?;
+    Ok(Reply::no_content().into_response())
+}

@@ -1,0 +1,103 @@
+//! `/api/v2/keys/signing`: the tenant's token signing keys (public halves only) and their
+//! rotation. A rotated-out key stays in the JWKS until every token it signed has expired.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::auth::ManagementToken;
+use super::idempotency;
+use super::reply::Reply;
+use super::users::date;
+use crate::db;
+use crate::db::signing_keys::StoredKey;
+use crate::error::ApiError;
+use crate::services;
+use crate::state::AppState;
+
+/// RFC 7638 thumbprint of an RSA JWK: SHA-256 of its required members in lexical order.
+fn thumbprint(jwk: &Value) -> Option<String> {
+    let (e, n) = (jwk.get("e")?.as_str()?, jwk.get("n")?.as_str()?);
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+}
+
+/// A key as shown: never the private half (it is not even read out of its sealed column).
+fn key_json(key: &StoredKey, published: bool) -> Value {
+    json!({
+        "kid": key.kid,
+        "current": key.state == "current",
+        "previous": key.state == "previous",
+        "published": published,
+        "current_since": date(&key.created_at),
+        "current_until": key.retired_at.as_ref().map(date),
+        "thumbprint": thumbprint(&key.public_jwk),
+        "jwk": key.public_jwk,
+    })
+}
+
+async fn keys(state: &AppState, token: &ManagementToken) -> Result<Vec<Value>, ApiError> {
+    let tenant_id = token.tenant_id();
+    let published: Vec<String> = db::signing_keys::published(
+        &state.pool,
+        tenant_id,
+        services::keys::retired_key_retention(),
+    )
+    .await?
+    .into_iter()
+    .map(|k| k.kid)
+    .collect();
+    Ok(db::signing_keys::all(&state.pool, tenant_id)
+        .await?
+        .iter()
+        .map(|k| key_json(k, published.contains(&k.kid)))
+        .collect())
+}
+
+pub async fn list(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:signing_keys")?;
+    Ok(Reply::ok(Value::Array(keys(&state, &token).await?)).into_response())
+}
+
+pub async fn get(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    kid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:signing_keys")?;
+    keys(&state, &token)
+        .await?
+        .into_iter()
+        .find(|k| k["kid"] == json!(kid.as_str()))
+        .map(|k| Reply::ok(k).into_response())
+        .ok_or_else(|| {
+            ApiError::not_found("inexistent_signing_key", "The signing key does not exist")
+        })
+}
+
+/// `POST /keys/signing/rotate`: a new key signs from now on; 201 with its kid.
+pub async fn rotate(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    token.require("create:signing_keys")?;
+    token.require("update:signing_keys")?;
+    let work = async {
+        let kid = services::keys::rotate_by(
+            &state.pool,
+            &state.sealer,
+            token.tenant_id(),
+            &token.actor(),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        Ok(Reply::created(json!({ "kid": kid })))
+    };
+    idempotency::once(&state, &token, &req, b"", work).await
+}

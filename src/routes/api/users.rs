@@ -1,0 +1,197 @@
+//! `/api/v2/users`: the people who logged in through the tenant's connections, with their
+//! upstream identities (profile only: upstream tokens stay sealed and are never shown).
+//! Deleting a user also revokes their refresh tokens.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use super::auth::ManagementToken;
+use super::etag;
+use super::paging::{self, offset_answer, FieldSelection, Query};
+use super::reply::Reply;
+use crate::db;
+use crate::db::users::{Identity, User};
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::services::{self, ServiceError};
+use crate::state::AppState;
+
+const KIND: &str = "user";
+const MAX_EMAIL: usize = 320;
+
+fn api(e: ServiceError) -> ApiError {
+    e.into_api(KIND)
+}
+
+/// Auth0's date format: RFC 3339 in UTC with milliseconds.
+pub fn date(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn tag(user: &User) -> String {
+    etag::tag(KIND, &user.user_id, user.updated_at.timestamp_micros())
+}
+
+fn identity_json(identity: &Identity) -> Value {
+    json!({
+        "connection": identity.connection_name,
+        "provider": identity.provider,
+        "user_id": identity.provider_user_id,
+        "isSocial": true,
+        "profileData": identity.profile_data,
+    })
+}
+
+/// The Auth0 shape of a user; attributes the upstream did not give are left out, as Auth0 does.
+pub fn user_json(user: &User, identities: &[&Identity]) -> Value {
+    let mut out = Map::new();
+    out.insert("user_id".into(), json!(user.user_id));
+    let optional = [
+        ("email", &user.email),
+        ("name", &user.name),
+        ("nickname", &user.nickname),
+        ("given_name", &user.given_name),
+        ("family_name", &user.family_name),
+        ("picture", &user.picture),
+        ("locale", &user.locale),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            out.insert(key.into(), json!(v));
+        }
+    }
+    out.insert("email_verified".into(), json!(user.email_verified));
+    out.insert("created_at".into(), json!(date(&user.created_at)));
+    out.insert("updated_at".into(), json!(date(&user.updated_at)));
+    if let Some(at) = &user.last_login {
+        out.insert("last_login".into(), json!(date(at)));
+    }
+    out.insert("logins_count".into(), json!(user.logins_count));
+    out.insert(
+        "identities".into(),
+        Value::Array(identities.iter().map(|i| identity_json(i)).collect()),
+    );
+    Value::Object(out)
+}
+
+/// The e-mail address a listing searches for: `email=` or Auth0's `q=email:"..."`.
+fn email_search(q: &Query) -> Result<Option<String>, ApiError> {
+    let email = q.text("email", MAX_EMAIL)?;
+    let query = q.raw("q", MAX_EMAIL + 10)?;
+    let from_q = match query.as_deref().map(str::trim) {
+        None => None,
+        Some(text) => {
+            let address = text
+                .strip_prefix("email:")
+                .map(|a| a.trim().trim_matches('"'))
+                .filter(|a| !a.is_empty() && !a.contains(char::is_whitespace));
+            Some(address.map(str::to_owned).ok_or_else(|| {
+                ApiError::invalid_query(FieldError::new(
+                    "q",
+                    "only an exact e-mail search is supported: email:\"someone@example.com\"",
+                ))
+            })?)
+        }
+    };
+    match (email, from_q) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_query(FieldError::new(
+            "q",
+            "give either q or email, not both",
+        ))),
+        (e, q) => Ok(e.or(q)),
+    }
+}
+
+pub async fn list(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:users")?;
+    let q = Query::parse(&req);
+    let (page, per_page, include_totals) = paging::offset(&q)?;
+    let select = FieldSelection::parse(&q)?;
+    let email = email_search(&q)?;
+    let tenant_id = token.tenant_id();
+    let (users, total) = db::users::page(
+        &state.pool,
+        tenant_id,
+        email.as_deref(),
+        page * per_page,
+        per_page,
+    )
+    .await?;
+    let ids: Vec<String> = users.iter().map(|u| u.user_id.clone()).collect();
+    let identities = db::users::identities_of(&state.pool, tenant_id, &ids).await?;
+    let mut by_user: HashMap<&str, Vec<&Identity>> = HashMap::new();
+    for identity in &identities {
+        by_user
+            .entry(identity.user_id.as_str())
+            .or_default()
+            .push(identity);
+    }
+    let items = users
+        .iter()
+        .map(|u| {
+            let own = by_user
+                .get(u.user_id.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            select.apply(user_json(u, own))
+        })
+        .collect();
+    Ok(Reply::ok(offset_answer(
+        "users",
+        items,
+        page,
+        per_page,
+        include_totals.then_some(total),
+    ))
+    .into_response())
+}
+
+async fn find(state: &AppState, token: &ManagementToken, id: &str) -> Result<User, ApiError> {
+    db::users::by_id(&state.pool, token.tenant_id(), id)
+        .await?
+        .ok_or_else(|| api(ServiceError::NotFound))
+}
+
+/// `GET /users/{id}`; the id is URL-encoded by callers (`exact%7C...`) and arrives decoded.
+pub async fn get(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:users")?;
+    let select = FieldSelection::parse(&Query::parse(&req))?;
+    let user = find(&state, &token, &id).await?;
+    let identities = db::users::identities(&state.pool, token.tenant_id(), &user.user_id).await?;
+    let identities: Vec<&Identity> = identities.iter().collect();
+    Ok(Reply::ok(select.apply(user_json(&user, &identities)))
+        .with_etag(tag(&user))
+        .unless_fresh(&req))
+}
+
+pub async fn delete(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("delete:users")?;
+    let current = find(&state, &token, &id).await?;
+    let expected = etag::if_match(&req, &tag(&current))?.then_some(current.updated_at);
+    services::users::delete(
+        &state.pool,
+        token.tenant_id(),
+        &id,
+        expected,
+        &token.actor(),
+    )
+    .await
+    .map_err(api)?;
+    Ok(Reply::no_content().into_response())
+}

@@ -1,0 +1,168 @@
+//! The tenant's log: login events and configuration changes, newest first, filterable by type,
+//! connection and user; a failed login shows the step that failed and the upstream's answer.
+
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::page::{encode, not_found, render, DashResult, Layout};
+use super::session::TenantView;
+use super::tenants::tenant_layout;
+use crate::db;
+use crate::db::events::{Event, EventFilter};
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 50;
+
+/// The event types a filter can pick, in the order the menu shows them.
+const TYPES: &[&str] = &[
+    "login_success",
+    "login_failure",
+    "code_redeemed",
+    "code_redemption_failed",
+    "connection_created",
+    "connection_updated",
+    "connection_clients_updated",
+    "connection_deleted",
+    "client_created",
+    "client_updated",
+    "client_secret_rotated",
+    "client_deleted",
+    "user_deleted",
+    "admin_invited",
+    "admin_removed",
+    "tenant_created",
+    "tenant_updated",
+];
+
+pub struct EventRow {
+    pub event_id: String,
+    pub at: String,
+    pub event_type: String,
+    pub failed: bool,
+    pub description: String,
+    pub connection: String,
+    pub user_id: String,
+    pub user_link: String,
+    pub actor: String,
+    pub failed_step: String,
+    pub upstream: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/logs/list.html")]
+pub struct LogsPage {
+    pub layout: Layout,
+    pub events: Vec<EventRow>,
+    pub total: i64,
+    pub types: Vec<super::page::Choice>,
+    pub connection: String,
+    pub user: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/logs/detail.html")]
+pub struct EventPage {
+    pub layout: Layout,
+    pub row: EventRow,
+    pub trace_id: String,
+    pub client_id: String,
+    pub details: String,
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.chars().take(2000).collect(),
+        Some(other) => other.to_string().chars().take(2000).collect(),
+    }
+}
+
+fn row(e: &Event) -> EventRow {
+    let status = text(e.details.pointer("/upstream/status"));
+    let answer = text(e.details.pointer("/upstream/answer"));
+    let upstream = match (status.is_empty(), answer.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("HTTP {status}"),
+        (true, false) => answer,
+        (false, false) => format!("HTTP {status}: {answer}"),
+    };
+    EventRow {
+        event_id: e.event_id.to_string(),
+        at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        event_type: e.event_type.clone(),
+        failed: e.event_type.contains("fail"),
+        description: e.description.clone(),
+        connection: e.connection.clone().unwrap_or_default(),
+        user_link: e.user_id.as_deref().map(encode).unwrap_or_default(),
+        user_id: e.user_id.clone().unwrap_or_default(),
+        actor: e.actor.clone().unwrap_or_default(),
+        failed_step: text(e.details.get("failed_step")),
+        upstream,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogQuery {
+    #[serde(default, rename = "type")]
+    event_type: String,
+    #[serde(default)]
+    connection: String,
+    #[serde(default)]
+    user: String,
+}
+
+fn given(s: &str) -> Option<String> {
+    Some(s.trim())
+        .filter(|s| !s.is_empty() && s.len() <= 300)
+        .map(str::to_owned)
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    view: TenantView,
+    query: web::Query<LogQuery>,
+) -> DashResult {
+    let filter = EventFilter {
+        event_type: given(&query.event_type),
+        connection: given(&query.connection),
+        user_id: given(&query.user),
+        ..Default::default()
+    };
+    let (events, total) =
+        db::events::page(&state.pool, view.tenant.tenant_id, &filter, 0, PAGE_SIZE).await?;
+    let mut types = vec![("", "All events")];
+    types.extend(TYPES.iter().map(|t| (*t, *t)));
+    let page = LogsPage {
+        layout: tenant_layout(&req, &state.settings, &view, "logs"),
+        events: events.iter().map(row).collect(),
+        total,
+        types: super::page::Choice::list(&types, query.event_type.trim()),
+        connection: query.connection.clone(),
+        user: query.user.clone(),
+    };
+    render(&req, &state.settings, &page)
+}
+
+pub async fn detail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    view: TenantView,
+    path: web::Path<(String, String)>,
+) -> DashResult {
+    let event_id = Uuid::parse_str(&path.1).map_err(|_| not_found())?;
+    let event = db::events::by_id(&state.pool, view.tenant.tenant_id, event_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let page = EventPage {
+        layout: tenant_layout(&req, &state.settings, &view, "logs"),
+        row: row(&event),
+        trace_id: event.trace_id.map(|t| t.to_string()).unwrap_or_default(),
+        client_id: event.client_id.clone().unwrap_or_default(),
+        details: serde_json::to_string_pretty(&event.details).unwrap_or_default(),
+    };
+    render(&req, &state.settings, &page)
+}

@@ -1,0 +1,249 @@
+//! A tenant's overview: its domain, issuer and callback URL, a getting-started checklist, and
+//! the settings forms (display name, custom domains).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use serde::Deserialize;
+
+use super::page::{render_status, see_other_with, DashResult, Layout};
+use super::session::{Role, TenantEdit, TenantView};
+use super::tenants::{issuer, tenant_layout};
+use crate::config::Settings;
+use crate::db;
+use crate::db::tenants::Tenant;
+use crate::domain::{DisplayName, FieldError, HostName};
+use crate::services;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "dashboard/tenants/overview.html")]
+pub struct TenantPage {
+    pub layout: Layout,
+    pub domain: String,
+    pub issuer: String,
+    pub callback_url: String,
+    pub custom_domains: Vec<String>,
+    pub display_name: String,
+    pub display_name_error: Option<String>,
+    pub new_domain: String,
+    pub domain_error: Option<String>,
+    pub applications: i64,
+    pub connections: i64,
+    pub users: i64,
+}
+
+/// The overview page, optionally with a rejected input kept in its field.
+async fn overview_page(
+    req: &HttpRequest,
+    state: &AppState,
+    view: &TenantView,
+    display_name: (String, Option<String>),
+    new_domain: (String, Option<String>),
+) -> DashResult {
+    let tenant_id = view.tenant.tenant_id;
+    let applications = db::clients::page(&state.pool, tenant_id, 0, 1).await?.1;
+    let connections = db::connections::page(&state.pool, tenant_id, &Default::default(), 0, 1)
+        .await?
+        .1;
+    let users = db::users::page(&state.pool, tenant_id, None, 0, 1).await?.1;
+    let issuer = issuer(&state.settings, &view.tenant);
+    let page = TenantPage {
+        layout: tenant_layout(req, &state.settings, view, "overview"),
+        domain: services::tenants::canonical_host(&state.settings, &view.tenant),
+        callback_url: format!("{issuer}login/callback"),
+        issuer,
+        custom_domains: db::tenants::domains(&state.pool, tenant_id).await?,
+        display_name: display_name.0,
+        display_name_error: display_name.1.clone(),
+        new_domain: new_domain.0,
+        domain_error: new_domain.1.clone(),
+        applications,
+        connections,
+        users,
+    };
+    let status = if display_name.1.is_some() || new_domain.1.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_status(req, &state.settings, status, &page)
+}
+
+pub async fn overview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    view: TenantView,
+) -> DashResult {
+    let name = view.tenant.display_name.clone();
+    overview_page(&req, &state, &view, (name, None), (String::new(), None)).await
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn audit(
+    state: &AppState,
+    edit_tenant: &Tenant,
+    actor: String,
+    kind: &'static str,
+    text: String,
+) -> Result<(), sqlx::Error> {
+    db::events::record(
+        &state.pool,
+        edit_tenant.tenant_id,
+        &db::events::NewEvent {
+            event_type: kind,
+            actor: Some(actor),
+            description: text,
+            ..Default::default()
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+fn as_view<T>(edit: &TenantEdit<T>) -> TenantView {
+    TenantView {
+        session: edit.session.clone(),
+        tenant: edit.tenant.clone(),
+        role: Role::Admin,
+    }
+}
+
+pub async fn update_settings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    edit: TenantEdit<SettingsForm>,
+) -> DashResult {
+    let slug = edit.tenant.slug.clone();
+    match DisplayName::parse("display_name", &edit.form.display_name) {
+        Ok(name) => {
+            db::tenants::update_display_name(&state.pool, edit.tenant.tenant_id, name.as_str())
+                .await?;
+            audit(
+                &state,
+                &edit.tenant,
+                edit.session.actor(),
+                "tenant_updated",
+                format!("Display name set to {}", name.as_str()),
+            )
+            .await?;
+            Ok(see_other_with(
+                &state.settings,
+                &format!("/tenants/{slug}"),
+                "ok",
+                "Settings saved.",
+            ))
+        }
+        Err(e) => {
+            let view = as_view(&edit);
+            overview_page(
+                &req,
+                &state,
+                &view,
+                (edit.form.display_name.clone(), Some(e.message)),
+                (String::new(), None),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DomainForm {
+    #[serde(default)]
+    domain: String,
+}
+
+fn check_domain(settings: &Settings, value: &str) -> Result<HostName, FieldError> {
+    let domain = HostName::parse("domain", value)?;
+    if domain.as_str() == settings.base_domain
+        || domain
+            .as_str()
+            .ends_with(&format!(".{}", settings.base_domain))
+    {
+        return Err(FieldError::new("domain", "must not be under the Gatehouse base domain: the tenant has its own domain there already"));
+    }
+    Ok(domain)
+}
+
+pub async fn add_domain(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    edit: TenantEdit<DomainForm>,
+) -> DashResult {
+    let slug = edit.tenant.slug.clone();
+    let error = match check_domain(&state.settings, &edit.form.domain) {
+        Ok(domain) => {
+            match db::tenants::add_domain(&state.pool, edit.tenant.tenant_id, domain.as_str()).await
+            {
+                Ok(()) => {
+                    audit(
+                        &state,
+                        &edit.tenant,
+                        edit.session.actor(),
+                        "tenant_domain_added",
+                        format!("Custom domain {} added", domain.as_str()),
+                    )
+                    .await?;
+                    return Ok(see_other_with(
+                        &state.settings,
+                        &format!("/tenants/{slug}"),
+                        "ok",
+                        &format!(
+                            "Domain {} added. Point its DNS at Gatehouse.",
+                            domain.as_str()
+                        ),
+                    ));
+                }
+                Err(e) if db::is_unique_violation(&e) => {
+                    "This domain already belongs to a tenant.".to_owned()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(e) => e.message,
+    };
+    let view = as_view(&edit);
+    let name = view.tenant.display_name.clone();
+    overview_page(
+        &req,
+        &state,
+        &view,
+        (name, None),
+        (edit.form.domain.clone(), Some(error)),
+    )
+    .await
+}
+
+pub async fn remove_domain(state: web::Data<AppState>, edit: TenantEdit<DomainForm>) -> DashResult {
+    let slug = edit.tenant.slug.clone();
+    let domain = edit.form.domain.trim().to_ascii_lowercase();
+    if db::tenants::remove_domain(&state.pool, edit.tenant.tenant_id, &domain).await? {
+        audit(
+            &state,
+            &edit.tenant,
+            edit.session.actor(),
+            "tenant_domain_removed",
+            format!("Custom domain {domain} removed"),
+        )
+        .await?;
+        Ok(see_other_with(
+            &state.settings,
+            &format!("/tenants/{slug}"),
+            "ok",
+            &format!("Domain {domain} removed."),
+        ))
+    } else {
+        Ok(see_other_with(
+            &state.settings,
+            &format!("/tenants/{slug}"),
+            "error",
+            "That domain was not configured.",
+        ))
+    }
+}

@@ -1,0 +1,202 @@
+//! The operator's journey in a real browser, without reading docs: first run, sign in, tenant,
+//! application, Exact connection (against the fake Exact), enable, Try, "It works!", sign out.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use gatehouse::fake_exact::FakeApp;
+
+use super::{screenshot_path, Browser};
+use crate::helpers::*;
+
+const EMAIL: &str = "operator@example.com";
+const PASSWORD: &str = "a long and good password";
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Waits until the page's path is `path`.
+async fn wait_path(c: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected {path}, still at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let path = screenshot_path(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, png).unwrap();
+}
+
+#[tokio::test]
+async fn dashboard_exact_setup_journey_in_chromium() {
+    let app = spawn_app().await;
+    let fake = start_fake_exact().await;
+    fake.add_app(FakeApp {
+        client_id: "gatehouse-demo-app".into(),
+        client_secret: "demo-app-secret".into(),
+        redirect_uris: vec![],
+    });
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    // First run: the dashboard sends the operator to set up the first admin.
+    c.goto(&app.admin_url("/")).await.unwrap();
+    wait_path(c, "/setup").await;
+    fill(c, "#email", EMAIL).await;
+    fill(c, "#password", PASSWORD).await;
+    fill(c, "#confirm", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    wait_path(c, "/signin").await;
+    assert!(body_text(c).await.contains("Gatehouse is set up"));
+
+    // Sign in.
+    fill(c, "#email", EMAIL).await;
+    fill(c, "#password", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    wait_path(c, "/tenants").await;
+
+    // Tenant.
+    click(c, "a[href='/tenants/new']").await;
+    wait_path(c, "/tenants/new").await;
+    fill(c, "#slug", "acme").await;
+    fill(c, "#display_name", "Acme Inc.").await;
+    click(c, "form.form button[type=submit]").await;
+    wait_path(c, "/tenants/acme").await;
+    assert!(body_text(c).await.contains("Getting started"));
+    c.goto(&app.admin_url("/tenants")).await.unwrap();
+    assert!(body_text(c)
+        .await
+        .contains(&format!("http://acme.{}/", app.base_domain)));
+    screenshot(c, "tenants.png").await;
+
+    // Application.
+    c.goto(&app.admin_url("/tenants/acme/applications/new"))
+        .await
+        .unwrap();
+    fill(c, "#name", "Web shop").await;
+    fill(c, "#callbacks", "https://shop.example.com/callback").await;
+    click(c, "form.form button[type=submit]").await;
+    wait_path(c, "/tenants/acme/applications").await;
+    assert!(body_text(c).await.contains("Copy the client secret now"));
+
+    // Exact connection.
+    c.goto(&app.admin_url("/tenants/acme/connections"))
+        .await
+        .unwrap();
+    click(c, "a[href='/tenants/acme/connections/new']").await;
+    wait_path(c, "/tenants/acme/connections/new").await;
+    let callback = c
+        .find(Locator::Css("#callback-url"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(
+        callback,
+        format!("http://acme.{}/login/callback", app.base_domain)
+    );
+    fill(c, "#client_id", "gatehouse-demo-app").await;
+    fill(c, "#client_secret", "demo-app-secret").await;
+    c.find(Locator::Css("#site"))
+        .await
+        .unwrap()
+        .select_by_value("custom")
+        .await
+        .unwrap();
+    fill(c, "#custom_url", &fake.base_url()).await;
+    // Show the top of the form: the callback URL to paste into the App Center.
+    let _ = c
+        .execute(
+            "window.scrollTo(0, 0); document.activeElement.blur();",
+            vec![],
+        )
+        .await;
+    screenshot(c, "connection-form.png").await;
+    click(c, "form.form button[type=submit]").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/applications")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connection not created: {}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(body_text(c)
+        .await
+        .contains("Now enable it for your applications"));
+
+    // Enable it for the application, then Try.
+    click(c, "button[aria-label='Enable for Web shop']").await;
+    c.wait()
+        .for_element(Locator::Css("button[aria-label='Disable for Web shop']"))
+        .await
+        .unwrap();
+    click(c, "#try").await;
+    wait_path(c, "/tester/callback").await;
+    c.wait()
+        .for_element(Locator::Css(".result.ok"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("It works!"), "{text}");
+    assert!(text.contains("Jan de Vries"), "{text}");
+    assert!(
+        text.contains("exact|b0b2c3d4-0000-4000-8000-000000000001"),
+        "{text}"
+    );
+    screenshot(c, "it-works.png").await;
+
+    // Sign out: the pages are closed again.
+    click(c, "form[action='/signout'] button").await;
+    wait_path(c, "/signin").await;
+    c.goto(&app.admin_url("/tenants/acme")).await.unwrap();
+    wait_path(c, "/signin").await;
+    assert!(c.find(Locator::Css("#password")).await.is_ok());
+
+    browser.stop().await;
+    fake.stop().await;
+}

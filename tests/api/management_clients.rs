@@ -1,0 +1,282 @@
+//! `/api/v2/clients` and `/api/v2/client-grants`: applications with their secret shown only
+//! when made, both paging styles, rotation, and the grants that make management tokens.
+
+use serde_json::{json, Value};
+
+use crate::management_support::*;
+
+/// `client_credentials` at the tenant's token endpoint for its management API.
+async fn client_credentials(api: &Api, client_id: &str, secret: &str) -> reqwest::Response {
+    api.app
+        .http
+        .post(api.app.tenant_url(&api.tenant, "/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("audience", &format!("{}api/v2/", api.tenant.issuer)),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_machine_client_made_and_granted_through_the_api_can_call_the_api() {
+    let api = Api::start().await;
+    let res = api
+        .post("/clients", json!({ "name": "Billing sync", "app_type": "non_interactive", "description": "nightly" }))
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    let client_id = res.body["client_id"].as_str().unwrap().to_owned();
+    let secret = res.body["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(res.body["grant_types"], json!(["client_credentials"]));
+    assert_eq!(res.body["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(res.body["description"], "nightly");
+
+    let shown = api.get(&format!("/clients/{client_id}")).await;
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown.body.get("client_secret").is_none(),
+        "the secret is shown only once"
+    );
+    assert!(!shown.body.to_string().contains(&secret));
+
+    let audience = format!("{}api/v2/", api.tenant.issuer);
+    let grant = api
+        .post(
+            "/client-grants",
+            json!({ "client_id": client_id, "audience": audience, "scope": ["read:clients"] }),
+        )
+        .await;
+    assert_eq!(grant.status, 201, "{:?}", grant.body);
+    assert!(grant.body["id"].as_str().unwrap().starts_with("cgr_"));
+    assert_eq!(grant.body["scope"], json!(["read:clients"]));
+
+    let token: Value = client_credentials(&api, &client_id, &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token["scope"], "read:clients");
+    let token = token["access_token"].as_str().unwrap();
+    let listed = api
+        .send(api.request_as(token, reqwest::Method::GET, "/clients"))
+        .await;
+    assert_eq!(listed.status, 200);
+    let denied = api
+        .send(api.request_as(token, reqwest::Method::GET, "/connections"))
+        .await;
+    assert_auth0_error(&denied, 403, "insufficient_scope");
+}
+
+#[tokio::test]
+async fn rotating_a_secret_shows_the_new_one_once_and_the_old_one_stops_working() {
+    let api = Api::start().await;
+    let created = api
+        .post(
+            "/clients",
+            json!({ "name": "m2m", "app_type": "non_interactive" }),
+        )
+        .await;
+    let client_id = created.body["client_id"].as_str().unwrap();
+    let old = created.body["client_secret"].as_str().unwrap();
+    let audience = format!("{}api/v2/", api.tenant.issuer);
+    api.post(
+        "/client-grants",
+        json!({ "client_id": client_id, "audience": audience, "scope": ["read:logs"] }),
+    )
+    .await;
+
+    let rotated = api
+        .post(&format!("/clients/{client_id}/rotate-secret"), Value::Null)
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let new = rotated.body["client_secret"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(client_credentials(&api, client_id, old).await.status(), 401);
+    assert_eq!(client_credentials(&api, client_id, new).await.status(), 200);
+    let missing = api.post("/clients/nope/rotate-secret", Value::Null).await;
+    assert_auth0_error(&missing, 404, "inexistent_client");
+}
+
+#[tokio::test]
+async fn an_application_is_changed_validated_and_deleted() {
+    let api = Api::start().await;
+    let id = api.create_application("web", "regular_web").await;
+    let path = format!("/clients/{id}");
+    let res = api
+        .patch(&path, json!({ "name": "Web shop", "callbacks": ["https://shop.example.com/cb"], "is_first_party": false }))
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["name"], "Web shop");
+    assert_eq!(
+        res.body["callbacks"],
+        json!(["https://shop.example.com/cb"])
+    );
+    assert_eq!(res.body["is_first_party"], false);
+    assert_eq!(
+        res.body["app_type"], "regular_web",
+        "unchanged fields are kept"
+    );
+
+    let long = "x".repeat(200);
+    for (body, field) in [
+        (
+            json!({ "callbacks": ["javascript:alert(1)"] }),
+            "callbacks[0]",
+        ),
+        (json!({ "app_type": "mainframe" }), "app_type"),
+        (json!({ "grant_types": ["password"] }), "grant_types"),
+        (json!({ "name": long }), "name"),
+        (json!({ "client_secret": "mine" }), "client_secret"),
+        (json!({ "jwt_configuration": {} }), "jwt_configuration"),
+        (json!({ "callbacks": "https://x.example" }), "callbacks"),
+    ] {
+        let res = api.patch(&path, body.clone()).await;
+        assert_auth0_error(&res, 400, "invalid_body");
+        assert!(
+            res.body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("'{field}'")),
+            "{body}: {:?}",
+            res.body
+        );
+    }
+    let missing_name = api.post("/clients", json!({ "app_type": "spa" })).await;
+    assert_auth0_error(&missing_name, 400, "invalid_body");
+
+    assert_eq!(api.delete(&path).await.status, 204);
+    assert_auth0_error(&api.get(&path).await, 404, "inexistent_client");
+}
+
+#[tokio::test]
+async fn applications_page_by_offset_and_checkpoint_and_the_tester_client_stays_hidden() {
+    let api = Api::start().await;
+    // The management client of Api::start is the first application.
+    for name in ["a", "b", "c", "d"] {
+        api.create_application(name, "spa").await;
+    }
+    let page = api
+        .get("/clients?page=2&per_page=2&include_totals=true")
+        .await;
+    assert_eq!(page.body["total"], 5);
+    assert_eq!(page.body["start"], 4);
+    assert_eq!(
+        page.body["clients"].as_array().unwrap().len(),
+        1,
+        "the last page"
+    );
+    assert_eq!(
+        api.get("/clients?per_page=2")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let mut seen = 0;
+    let mut path = "/clients?take=2".to_owned();
+    loop {
+        let res = api.get(&path).await;
+        seen += res.body["clients"].as_array().unwrap().len();
+        match res.body.get("next").and_then(Value::as_str) {
+            Some(next) => path = format!("/clients?take=2&from={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 5);
+
+    let tester = gatehouse::db::clients::tester(&api.app.pool, api.tenant.tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = api.get("/clients?per_page=100").await.body.to_string();
+    assert!(!listed.contains(&tester.client_id));
+    let path = format!("/clients/{}", tester.client_id);
+    assert_auth0_error(&api.get(&path).await, 404, "inexistent_client");
+    assert_auth0_error(&api.delete(&path).await, 404, "inexistent_client");
+}
+
+#[tokio::test]
+async fn client_grants_are_listed_changed_and_deleted_and_validated() {
+    let api = Api::start().await;
+    let m2m = api.create_application("m2m", "non_interactive").await;
+    let spa = api.create_application("spa", "spa").await;
+    let audience = format!("{}api/v2/", api.tenant.issuer);
+    let body = |client: &str, audience: &str, scope: Value| json!({ "client_id": client, "audience": audience, "scope": scope });
+
+    for (req, field) in [
+        (
+            body(&m2m, "https://other.example/api/", json!(["read:users"])),
+            "audience",
+        ),
+        (body(&m2m, &audience, json!(["read:everything"])), "scope"),
+        (body(&spa, &audience, json!(["read:users"])), "client_id"),
+        (body("nope", &audience, json!(["read:users"])), "client_id"),
+        (json!({ "client_id": m2m, "audience": audience }), "scope"),
+        (
+            json!({ "client_id": m2m, "audience": audience, "scope": "read:users" }),
+            "scope",
+        ),
+    ] {
+        let res = api.post("/client-grants", req.clone()).await;
+        assert_auth0_error(&res, 400, "invalid_body");
+        assert!(
+            res.body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("'{field}'")),
+            "{req}: {:?}",
+            res.body
+        );
+    }
+
+    let created = api
+        .post(
+            "/client-grants",
+            body(&m2m, &audience, json!(["read:users"])),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let id = created.body["id"].as_str().unwrap();
+    let duplicate = api
+        .post(
+            "/client-grants",
+            body(&m2m, &audience, json!(["read:logs"])),
+        )
+        .await;
+    assert_auth0_error(&duplicate, 409, "client_grant_conflict");
+
+    let mine = api
+        .get(&format!(
+            "/client-grants?client_id={m2m}&include_totals=true"
+        ))
+        .await;
+    assert_eq!(mine.body["total"], 1);
+    assert_eq!(mine.body["client_grants"][0]["id"], json!(id));
+    assert_eq!(
+        api.get("/client-grants")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "with the API's own"
+    );
+
+    let path = format!("/client-grants/{id}");
+    let changed = api
+        .patch(&path, json!({ "scope": ["read:users", "delete:users"] }))
+        .await;
+    assert_eq!(changed.body["scope"], json!(["read:users", "delete:users"]));
+    assert_eq!(api.get(&path).await.body, changed.body);
+    let bad = api.patch(&path, json!({ "scope": ["root"] })).await;
+    assert_auth0_error(&bad, 400, "invalid_body");
+    assert_eq!(api.delete(&path).await.status, 204);
+    assert_auth0_error(&api.get(&path).await, 404, "inexistent_client_grant");
+}

@@ -1,0 +1,71 @@
+//! Compatibility with the official Auth0 Python SDK: `tests/sdk/auth0_python_compat.py` drives
+//! the management API of a live test server through `auth0-python`, unmodified.
+
+use std::process::Stdio;
+
+use gatehouse::services;
+
+use crate::helpers::*;
+
+/// True when `python3` can import the SDK.
+fn sdk_installed() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import auth0.management, auth0.authentication"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test]
+async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() {
+    assert!(
+        sdk_installed(),
+        "auth0-python is not importable by python3: pip install -r tests/sdk/requirements.txt"
+    );
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    let input = services::clients::ClientInput {
+        name: Some("sdk automation".into()),
+        app_type: Some("non_interactive".into()),
+        ..Default::default()
+    };
+    let (client, secret) = services::clients::create(&app.pool, tenant.tenant_id, &input, "test")
+        .await
+        .unwrap();
+    let scopes: Vec<String> = services::clients::MANAGEMENT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let audience = format!("{}api/v2/", tenant.issuer);
+    services::clients::create_grant(
+        &app.pool,
+        tenant.tenant_id,
+        &client.client_id,
+        &audience,
+        &scopes,
+        "test",
+    )
+    .await
+    .unwrap();
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/sdk/auth0_python_compat.py"
+    );
+    let output = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("GATEHOUSE_DOMAIN", &tenant.host)
+        .env("GATEHOUSE_PROTOCOL", "http")
+        .env("GATEHOUSE_CLIENT_ID", &client.client_id)
+        .env("GATEHOUSE_CLIENT_SECRET", secret.unwrap())
+        .output()
+        .await
+        .expect("run python3");
+    assert!(
+        output.status.success(),
+        "the SDK script failed:\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

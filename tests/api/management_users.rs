@@ -1,0 +1,287 @@
+//! `/api/v2/users`, `/api/v2/logs` and `/api/v2/keys/signing`: people who logged in (never
+//! their upstream tokens), deletion ending their sessions, the events log, and key rotation.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::login::{login, login_setup, redeem, LoginSetup};
+use crate::management_support::*;
+
+const JAN: &str = "exact|b0b2c3d4-0000-4000-8000-000000000001";
+const JAN_PATH: &str = "/users/exact%7Cb0b2c3d4-0000-4000-8000-000000000001";
+
+/// A completed login of Jan, and a token with every management scope.
+async fn after_login() -> (LoginSetup, String) {
+    let s = login_setup().await;
+    let res = login(&s, &s.web, &[]).await;
+    assert_eq!(res.status(), 302);
+    let token = s
+        .app
+        .management_token(&s.tenant, gatehouse::services::clients::MANAGEMENT_SCOPES)
+        .await;
+    (s, token)
+}
+
+async fn get(s: &LoginSetup, token: &str, path: &str) -> Res {
+    let res = s
+        .app
+        .http
+        .get(s.app.tenant_url(&s.tenant, &format!("/api/v2{path}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    into_res(res).await
+}
+
+#[tokio::test]
+async fn users_are_listed_searched_and_read_with_identities_but_no_upstream_tokens() {
+    let (s, token) = after_login().await;
+    let list = get(&s, &token, "/users?include_totals=true").await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    assert_eq!(list.body["total"], 1);
+    let user = &list.body["users"][0];
+    assert_eq!(user["user_id"], JAN);
+    assert_eq!(user["email"], "jan@example.nl");
+    assert_eq!(user["name"], "Jan de Vries");
+    assert_eq!(user["logins_count"], 1);
+    assert!(user["created_at"].as_str().unwrap().ends_with('Z'));
+    let identity = &user["identities"][0];
+    assert_eq!(identity["connection"], "exact");
+    assert_eq!(identity["provider"], "exact");
+    assert_eq!(identity["user_id"], "b0b2c3d4-0000-4000-8000-000000000001");
+    assert_eq!(identity["isSocial"], true);
+    assert!(identity["profileData"].is_object());
+    let text = list.body.to_string();
+    assert!(
+        !text.contains("access_token")
+            && !text.contains("refresh_token")
+            && !text.contains("tokens_sealed")
+    );
+
+    for (query, count) in [
+        ("q=email:%22jan@example.nl%22", 1),
+        ("q=email:JAN@example.nl", 1),
+        ("email=jan@example.nl", 1),
+        ("q=email:%22nobody@example.nl%22", 0),
+    ] {
+        let res = get(&s, &token, &format!("/users?{query}")).await;
+        assert_eq!(res.body.as_array().unwrap().len(), count, "{query}");
+    }
+    let unsupported = get(&s, &token, "/users?q=name:jan").await;
+    assert_auth0_error(&unsupported, 400, "invalid_query_string");
+
+    let one = get(&s, &token, JAN_PATH).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["user_id"], JAN);
+    assert!(one.header("etag").is_some());
+    assert_auth0_error(
+        &get(&s, &token, "/users/exact%7Cnobody").await,
+        404,
+        "inexistent_user",
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_user_revokes_their_refresh_tokens() {
+    let (s, token) = after_login().await;
+    // A second login, redeemed for a refresh token.
+    let res = login(&s, &s.web, &[]).await;
+    let (_, params) = location_params(&res);
+    let tokens: Value = redeem(
+        &s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("redirect_uri", &s.web.callback),
+            ("client_id", &s.web.client_id),
+            ("client_secret", s.web.client_secret.as_deref().unwrap()),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    let url = s.app.tenant_url(&s.tenant, &format!("/api/v2{JAN_PATH}"));
+    let res = s
+        .app
+        .http
+        .delete(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_auth0_error(&get(&s, &token, JAN_PATH).await, 404, "inexistent_user");
+    let again = into_res(
+        s.app
+            .http
+            .delete(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_auth0_error(&again, 404, "inexistent_user");
+
+    let refreshed = redeem(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &s.web.client_id),
+            ("client_secret", s.web.client_secret.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status(), 400);
+    let revoked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NOT NULL",
+    )
+    .bind(s.tenant.tenant_id)
+    .bind(JAN)
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(revoked >= 1);
+}
+
+#[tokio::test]
+async fn logs_are_auth0_shaped_filtered_and_paged() {
+    let (s, token) = after_login().await;
+    let all = get(&s, &token, "/logs?include_totals=true&per_page=100").await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let logs = all.body["logs"].as_array().unwrap();
+    assert_eq!(all.body["total"], json!(logs.len()));
+    let success = logs
+        .iter()
+        .find(|l| l["type"] == "login_success")
+        .expect("a login event");
+    for key in [
+        "log_id",
+        "date",
+        "type",
+        "description",
+        "client_id",
+        "connection",
+        "user_id",
+        "details",
+    ] {
+        assert!(success.get(key).is_some(), "{key} in {success}");
+    }
+    assert_eq!(success["user_id"], JAN);
+    assert_eq!(success["client_id"], json!(s.web.client_id));
+
+    let typed = get(&s, &token, "/logs?type=login_success").await;
+    assert!(typed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["type"] == "login_success"));
+    let by_user = get(&s, &token, &format!("/logs?user_id={}", urlencode(JAN))).await;
+    assert!(!by_user.body.as_array().unwrap().is_empty());
+    assert!(by_user
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["user_id"] == JAN));
+    let by_client = get(
+        &s,
+        &token,
+        &format!("/logs?client_id={}&connection=exact", s.web.client_id),
+    )
+    .await;
+    assert!(!by_client.body.as_array().unwrap().is_empty());
+    assert_eq!(get(&s, &token, "/logs?to=2000-01-01").await.body, json!([]));
+    assert_eq!(
+        get(&s, &token, "/logs?from=2999-01-01T00:00:00Z")
+            .await
+            .body,
+        json!([])
+    );
+    assert_auth0_error(
+        &get(&s, &token, "/logs?from=yesterday").await,
+        400,
+        "invalid_query_string",
+    );
+    let first = get(&s, &token, "/logs?per_page=1").await;
+    assert_eq!(first.body.as_array().unwrap().len(), 1);
+
+    let id = success["log_id"].as_str().unwrap();
+    let one = get(&s, &token, &format!("/logs/{id}")).await;
+    assert_eq!(&one.body, success);
+    assert_auth0_error(
+        &get(&s, &token, "/logs/not-a-uuid").await,
+        404,
+        "inexistent_log",
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_and_the_old_key_keeps_verifying_its_tokens() {
+    let api = Api::start().await;
+    let keys = api.get("/keys/signing").await;
+    assert_eq!(keys.status, 200);
+    let list = keys.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let old_kid = list[0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(list[0]["current"], true);
+    assert_eq!(list[0]["published"], true);
+    assert!(list[0]["thumbprint"].is_string());
+    for private in [
+        "\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "private",
+    ] {
+        assert!(!keys.body.to_string().contains(private), "{private} leaked");
+    }
+
+    let rotated = api.post("/keys/signing/rotate", Value::Null).await;
+    assert_eq!(rotated.status, 201, "{:?}", rotated.body);
+    let new_kid = rotated.body["kid"].as_str().unwrap();
+    assert_ne!(new_kid, old_kid);
+
+    // The token in hand was signed with the old key: still accepted.
+    let after = api.get("/keys/signing").await;
+    assert_eq!(after.status, 200);
+    let old = api.get(&format!("/keys/signing/{old_kid}")).await;
+    assert_eq!(old.body["current"], false);
+    assert_eq!(old.body["previous"], true);
+    assert_eq!(old.body["published"], true);
+    let jwks: Value = api
+        .app
+        .http
+        .get(api.app.tenant_url(&api.tenant, "/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid));
+
+    let fresh = api
+        .app
+        .management_token(&api.tenant, &["read:signing_keys"])
+        .await;
+    let header = jsonwebtoken::decode_header(&fresh).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new_kid));
+    assert_auth0_error(
+        &api.get("/keys/signing/nope").await,
+        404,
+        "inexistent_signing_key",
+    );
+}

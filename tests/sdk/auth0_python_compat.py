@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Drives Gatehouse's management API with the official Auth0 Python SDK (auth0-python 4.x),
+unmodified, to prove its request and response shapes are Auth0's: a management token by
+client credentials, then create, list with paging, get, update, enabled clients and delete of
+an Exact connection.
+
+Environment:
+  GATEHOUSE_DOMAIN         the tenant's domain, e.g. acme.localhost:8080
+  GATEHOUSE_CLIENT_ID      a machine application with a management API grant
+  GATEHOUSE_CLIENT_SECRET  its secret
+  GATEHOUSE_PROTOCOL       http or https (default https); the SDK's classes take it as
+                           `protocol` (the `Auth0` facade has no such option, so the script
+                           builds `Connections` and `Clients` directly, as the facade does)
+
+Name resolution: tenant domains in tests are `{slug}.localhost:PORT`, and this machine's
+resolver does not map `*.localhost` to loopback (RFC 6761 says it should). The script
+therefore wraps socket.getaddrinfo so any `*.localhost` name resolves to 127.0.0.1; the HTTP
+Host header still carries the tenant domain, which is how Gatehouse finds the tenant.
+Nothing else in the SDK is touched.
+
+Exits 0 when every step behaved as Auth0 would, non-zero with the failing step otherwise.
+"""
+
+import os
+import socket
+import sys
+import traceback
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+        host = "127.0.0.1"
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_getaddrinfo
+
+from auth0.authentication import GetToken  # noqa: E402
+from auth0.exceptions import Auth0Error  # noqa: E402
+from auth0.management.clients import Clients  # noqa: E402
+from auth0.management.connections import Connections  # noqa: E402
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    print(f"ok: {what}")
+
+
+def expect_error(call, status, code, what):
+    try:
+        call()
+    except Auth0Error as e:
+        check(e.status_code == status and e.error_code == code,
+              f"{what} -> {status} {code} (got {e.status_code} {e.error_code}: {e.message})")
+        return
+    raise AssertionError(f"{what}: no error raised")
+
+
+def main():
+    domain = os.environ["GATEHOUSE_DOMAIN"]
+    protocol = os.environ.get("GATEHOUSE_PROTOCOL", "https")
+    client_id = os.environ["GATEHOUSE_CLIENT_ID"]
+    client_secret = os.environ["GATEHOUSE_CLIENT_SECRET"]
+
+    token = GetToken(domain, client_id, client_secret=client_secret, protocol=protocol)
+    answer = token.client_credentials(f"{protocol}://{domain}/api/v2/")
+    check(answer["token_type"] == "Bearer" and isinstance(answer["expires_in"], int),
+          "client credentials give a Bearer token")
+    access_token = answer["access_token"]
+
+    connections = Connections(domain, access_token, protocol=protocol)
+    clients = Clients(domain, access_token, protocol=protocol)
+
+    app = clients.create({"name": "SDK web app", "app_type": "regular_web",
+                          "callbacks": ["https://app.example.com/callback"]})
+    check(app["client_id"] and app["client_secret"], "clients.create returns the id and the secret once")
+    check("client_secret" not in clients.get(app["client_id"]), "clients.get hides the secret")
+
+    created = connections.create({
+        "name": "exact-sdk",
+        "strategy": "exact",
+        "display_name": "Exact Online",
+        "options": {"client_id": "sdk-exact-app", "client_secret": "sdk-exact-secret",
+                    "baseUrl": "https://start.exactonline.nl"},
+        "enabled_clients": [app["client_id"]],
+    })
+    con_id = created["id"]
+    check(con_id.startswith("con_") and created["strategy"] == "exact", "connections.create")
+    check("client_secret" not in created["options"], "the connection secret is never returned")
+    check(created["enabled_clients"] == [app["client_id"]], "enabled_clients as given")
+    expect_error(lambda: connections.create({"name": "exact-sdk", "strategy": "exact",
+                                             "options": {"client_id": "a", "client_secret": "b"}}),
+                 409, "connection_conflict", "a duplicate name")
+    expect_error(lambda: connections.create({"name": "bad name", "strategy": "exact"}),
+                 400, "invalid_body", "an invalid name")
+
+    for name in ("exact-sdk-2", "exact-sdk-3"):
+        connections.create({"name": name, "strategy": "exact",
+                            "options": {"client_id": name, "client_secret": "s"}})
+    first = connections.all(page=0, per_page=2)
+    last = connections.all(page=1, per_page=2)
+    check(isinstance(first, list) and len(first) == 2 and len(last) == 1, "connections.all pages by offset")
+    check({c["name"] for c in first + last} == {"exact-sdk", "exact-sdk-2", "exact-sdk-3"}, "all three listed once")
+    totals = connections.all(page=0, per_page=2, extra_params={"include_totals": "true"})
+    check(totals["total"] == 3 and totals["limit"] == 2 and len(totals["connections"]) == 2, "include_totals")
+    named = connections.all(name="exact-sdk", strategy="exact")
+    check([c["id"] for c in named] == [con_id], "filter by name and strategy")
+    only = connections.all(fields=["id", "name"])
+    check(all(set(c) == {"id", "name"} for c in only), "fields selection")
+    checkpoint = connections.all(extra_params={"take": 2})
+    rest = connections.all(extra_params={"take": 2, "from": checkpoint["next"]})
+    check(len(checkpoint["connections"]) == 2 and "next" not in rest and len(rest["connections"]) == 1,
+          "checkpoint paging with take/from")
+
+    got = connections.get(con_id)
+    check(got["name"] == "exact-sdk" and got["display_name"] == "Exact Online", "connections.get")
+    check(set(connections.get(con_id, fields=["id"])) == {"id"}, "connections.get with fields")
+    expect_error(lambda: connections.get("con_doesnotexist"), 404, "inexistent_connection", "an unknown id")
+
+    updated = connections.update(con_id, {"display_name": "Exact NL",
+                                          "options": {"client_id": "sdk-exact-app-2"}})
+    check(updated["display_name"] == "Exact NL" and updated["options"]["client_id"] == "sdk-exact-app-2",
+          "connections.update replaces options")
+    status = connections.client.get(f"{connections._url(con_id)}/status")
+    check(status["status"] == "ok", "the omitted client secret was kept (status ok)")
+
+    clients_url = f"{connections._url(con_id)}/clients"
+    enabled = connections.client.get(clients_url)
+    check(enabled["clients"] == [{"client_id": app["client_id"]}], "GET connections/{id}/clients")
+    connections.client.patch(clients_url, data=[{"client_id": app["client_id"], "status": False}])
+    check(connections.client.get(clients_url)["clients"] == [], "PATCH connections/{id}/clients disables")
+    connections.update(con_id, {"enabled_clients": [app["client_id"]]})
+    check(connections.get(con_id)["enabled_clients"] == [app["client_id"]], "enabled_clients through update")
+
+    connections.delete(con_id)
+    expect_error(lambda: connections.get(con_id), 404, "inexistent_connection", "connections.delete")
+    clients.delete(app["client_id"])
+    expect_error(lambda: clients.get(app["client_id"]), 404, "inexistent_client", "clients.delete")
+    print("auth0-python drove every step")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - any failure is the answer
+        traceback.print_exc()
+        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)
