@@ -11,13 +11,14 @@ use serde_json::json;
 use crate::domain::FieldError;
 
 /// Logs an internal failure with its cause chain and says whether it is the database being
-/// away (503) rather than a bug (500).
+/// away (503), input the database cannot store (400: a NUL byte, say), or a bug (500).
 pub fn log_internal(err: &anyhow::Error) -> StatusCode {
-    let unavailable = err.chain().any(|c| {
-        c.downcast_ref::<sqlx::Error>()
-            .is_some_and(crate::db::is_unavailable)
-    });
-    if unavailable {
+    let db_errors = || err.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>());
+    if db_errors().any(crate::db::is_unstorable_input) {
+        tracing::info!(error = format!("{err:#}"), "input the database cannot store");
+        return StatusCode::BAD_REQUEST;
+    }
+    if db_errors().any(crate::db::is_unavailable) {
         tracing::warn!(error = format!("{err:#}"), "database unavailable");
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -99,6 +100,8 @@ impl ApiError {
                 "temporarily_unavailable",
                 "The service is temporarily unavailable; try again shortly",
             )
+        } else if status == StatusCode::BAD_REQUEST {
+            Self::new(status, "invalid_query_string", "The request holds characters that cannot be stored (such as NUL)")
         } else {
             Self::new(status, "internal_error", "Internal error")
         }
@@ -211,6 +214,8 @@ impl PageError {
                 "Temporarily unavailable",
                 "Gatehouse cannot reach its database right now. Try again in a moment.",
             )
+        } else if status == StatusCode::BAD_REQUEST {
+            Self::bad_request("The request holds characters that cannot be stored (such as NUL).")
         } else {
             Self::new(
                 status,

@@ -3,9 +3,11 @@
 mod browser;
 mod cache;
 mod dashboard;
+mod dashboard_health;
 mod dashboard_security;
 mod foundation;
 mod helpers;
+mod hostile_input;
 mod login;
 mod login_authorize;
 mod login_callback;

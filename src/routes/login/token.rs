@@ -62,6 +62,8 @@ impl TokenError {
                 description: "the service is temporarily unavailable".into(),
                 basic_challenge: false,
             }
+        } else if status == StatusCode::BAD_REQUEST {
+            TokenError::new("invalid_request", "the request holds characters that cannot be stored")
         } else {
             TokenError {
                 status,
