@@ -336,3 +336,93 @@ async fn status_is_200_for_a_usable_connection_and_404_for_an_unknown_one() {
         "inexistent_connection",
     );
 }
+
+#[tokio::test]
+async fn status_carries_the_connections_health() {
+    use crate::helpers::location_params;
+    use crate::login::{login, login_setup};
+    use gatehouse::fake_exact::TokenMode;
+
+    let s = login_setup().await;
+    let id = gatehouse::db::connections::by_name(&s.app.pool, s.tenant.tenant_id, "exact")
+        .await
+        .unwrap()
+        .unwrap()
+        .connection_id;
+    let token = s
+        .app
+        .management_token(&s.tenant, &["read:connections"])
+        .await;
+    let status = || async {
+        let res = s
+            .app
+            .http
+            .get(
+                s.app
+                    .tenant_url(&s.tenant, &format!("/api/v2/connections/{id}/status")),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+
+    // No logins yet: zeros, no rate, no failure.
+    let body = status().await;
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["id"], json!(id));
+    let h = &body["health"];
+    assert_eq!(
+        h["last_day"],
+        json!({ "succeeded": 0, "failed": 0, "abandoned": 0, "success_rate": null })
+    );
+    assert_eq!(h["failure_steps"], json!([]));
+    assert!(h["last_failure"].is_null() && h["upstream_ms_p50"].is_null());
+
+    for _ in 0..2 {
+        login(&s, &s.web, &[]).await;
+    }
+    s.fake.set_token_mode(TokenMode::InvalidGrant);
+    let failed = login(&s, &s.web, &[]).await;
+    let description = location_params(&failed).1["error_description"].clone();
+
+    let body = status().await;
+    assert_eq!(body["status"], "ok");
+    let h = &body["health"];
+    for window in ["last_hour", "last_day"] {
+        assert_eq!(h[window]["succeeded"], 2, "{h}");
+        assert_eq!(h[window]["failed"], 1, "{h}");
+        assert_eq!(h[window]["abandoned"], 0, "{h}");
+        let rate = h[window]["success_rate"].as_f64().unwrap();
+        assert!((rate - 2.0 / 3.0).abs() < 1e-9, "{rate}");
+    }
+    assert_eq!(
+        h["failure_steps"],
+        json!([{ "step": "upstream_token_exchange", "count": 1 }])
+    );
+    let p50 = h["upstream_ms_p50"].as_f64().unwrap();
+    assert!(h["upstream_ms_p95"].as_f64().unwrap() >= p50);
+    let last = &h["last_failure"];
+    assert_eq!(last["step"], "upstream_token_exchange");
+    assert_eq!(last["upstream_status"], 400);
+    assert!(last["upstream_answer"]
+        .as_str()
+        .unwrap()
+        .contains("invalid_grant"));
+    let trace = last["trace_id"].as_str().unwrap();
+    assert!(description.contains(trace), "{description} names {trace}");
+    assert!(chrono::DateTime::parse_from_rfc3339(last["at"].as_str().unwrap()).is_ok());
+    assert!(
+        h["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|hint| hint.as_str().unwrap().contains("client secret")),
+        "{h}"
+    );
+    // The connection's secret is never part of it.
+    assert!(!body.to_string().contains("secret-"), "{body}");
+    s.fake.stop().await;
+}

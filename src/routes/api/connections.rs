@@ -15,9 +15,11 @@ use super::reply::Reply;
 use super::{etag, idempotency};
 use crate::db;
 use crate::db::connections::{Connection, ConnectionFilter};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, DEFAULT_EXACT_BASE_URL};
 use crate::error::ApiError;
 use crate::services::connections::{self as service, ConnectionInput, ConnectionView};
+use crate::services::health;
+use crate::services::tenants::canonical_host;
 use crate::services::ServiceError;
 use crate::state::AppState;
 
@@ -273,7 +275,8 @@ pub async fn delete(
 }
 
 /// `GET /connections/{id}/status`: 200 when the connection can serve logins (its secret opens
-/// and its options are complete), 409 saying why not otherwise.
+/// and its options are complete), with its `health` (the numbers of the dashboard's Health
+/// tab, `services::health`); 409 saying why not otherwise.
 pub async fn status(
     token: ManagementToken,
     state: web::Data<AppState>,
@@ -291,9 +294,32 @@ pub async fn status(
         tracing::warn!(connection.id = %connection.connection_id, error = format!("{e:#}"), "connection not usable");
         return Err(unusable("its options or client secret cannot be used"));
     }
-    Ok(Reply::ok(
-        json!({ "status": "ok", "id": connection.connection_id, "strategy": connection.strategy }),
+    let settings = &state.settings;
+    let tenant = &token.tenant.tenant;
+    let base_url = connection
+        .options
+        .get("baseUrl")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_EXACT_BASE_URL);
+    let callback_url = format!(
+        "{}login/callback",
+        settings.issuer_for_host(&canonical_host(settings, tenant))
+    );
+    let health = health::connection_health(
+        &state.pool,
+        tenant.tenant_id,
+        &connection.connection_id,
+        &connection.name,
+        base_url,
+        &callback_url,
     )
+    .await?;
+    Ok(Reply::ok(json!({
+        "status": "ok",
+        "id": connection.connection_id,
+        "strategy": connection.strategy,
+        "health": health,
+    }))
     .into_response())
 }
 

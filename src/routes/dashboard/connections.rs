@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::connection_form::{blank, field_errors, filled, option_str, site_label, ConnectionForm};
+use super::connection_health::{badges, Badge};
 use super::page::{
     not_found, render, render_status, see_other_with, DashError, DashResult, Errors, Layout,
 };
@@ -25,6 +26,8 @@ pub struct ConnectionRow {
     pub display_name: String,
     pub site: String,
     pub applications: usize,
+    /// Success rate over the last 24 hours, linking to the Health tab.
+    pub health: Badge,
 }
 
 #[derive(Template)]
@@ -46,6 +49,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView
     let tenant_id = view.tenant.tenant_id;
     let (all, _) =
         db::connections::page(&state.pool, tenant_id, &Default::default(), 0, 500).await?;
+    let mut health = badges(&state.pool, tenant_id, &all).await?;
     let mut connections = Vec::with_capacity(all.len());
     for c in &all {
         let enabled =
@@ -56,6 +60,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView
             display_name: c.display_name.clone().unwrap_or_default(),
             site: site_label(&option_str(c, "baseUrl")),
             applications: enabled.len(),
+            health: health.remove(&c.connection_id).unwrap_or_else(Badge::none),
         });
     }
     let page = ConnectionsPage {

@@ -7,7 +7,7 @@
 //! | `/tenants`, `/tenants/new` | `tenants` |
 //! | `/tenants/{slug}` (overview and settings) | `overview` |
 //! | `/tenants/{slug}/applications/...` | `applications`, `application_form` |
-//! | `/tenants/{slug}/connections/...` | `connections`, `connection_form`, `connection_apps`, `try_login` |
+//! | `/tenants/{slug}/connections/...` | `connections`, `connection_form`, `connection_apps`, `connection_health`, `try_login` |
 //! | `/tester/callback` | `try_login` |
 //! | `/tenants/{slug}/users/...`, `/tenants/{slug}/logs/...`, `/tenants/{slug}/admins/...` | `users`, `logs`, `admins` |
 
@@ -16,6 +16,7 @@ pub mod application_form;
 pub mod applications;
 pub mod connection_apps;
 pub mod connection_form;
+pub mod connection_health;
 pub mod connections;
 pub mod logs;
 pub mod overview;
@@ -123,6 +124,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 &format!("{t}/connections/{{id}}/applications"),
                 web::post().to(connection_apps::toggle),
+            )
+            .route(
+                &format!("{t}/connections/{{id}}/health"),
+                web::get().to(connection_health::show),
             )
             .route(
                 &format!("{t}/connections/{{id}}/try"),

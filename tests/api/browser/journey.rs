@@ -1,5 +1,6 @@
 //! The operator's journey in a real browser, without reading docs: first run, sign in, tenant,
-//! application, Exact connection (against the fake Exact), enable, Try, "It works!", sign out.
+//! application, Exact connection (against the fake Exact), enable, Try, "It works!", the
+//! connection's Health tab, sign out.
 
 use std::time::Duration;
 
@@ -189,6 +190,35 @@ async fn dashboard_exact_setup_journey_in_chromium() {
         "{text}"
     );
     screenshot(c, "it-works.png").await;
+
+    // Health: back to the connection, then its Health tab shows the login that just worked.
+    click(c, ".result.ok .actions a.button.primary").await;
+    click(c, "nav.subtabs a[href$='/health']").await;
+    c.wait()
+        .for_element(Locator::Css(".health-grid"))
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/health"));
+    let text = body_text(c).await;
+    let first_text = |css: &'static str| async move {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    };
+    assert_eq!(first_text(".health-window .big-number").await, "100%");
+    assert_eq!(
+        first_text(".health-window .legend li")
+            .await
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["1", "succeeded"]
+    );
+    assert!(text.contains("success rate of 1 login"), "{text}");
+    assert!(text.contains("No failed logins."), "{text}");
+    screenshot(c, "connection-health.png").await;
 
     // Sign out: the pages are closed again.
     click(c, "form[action='/signout'] button").await;
