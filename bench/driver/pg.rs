@@ -1,0 +1,165 @@
+//! The run's private PostgreSQL (the library's `EmbeddedPostgres`, in a temporary directory),
+//! shared by every Gatehouse node through `DATABASE_URL`, and what it can tell about the load:
+//! its CPU time and, with `pg_stat_statements`, the statements each operation costs.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use gatehouse::embedded_pg::EmbeddedPostgres;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+
+pub const DATABASE: &str = "gatehouse";
+
+/// A throwaway cluster: durability off (the harness measures Gatehouse, not the disk), room for
+/// two nodes' pools and the driver's.
+const SETTINGS: &[(&str, &str)] = &[
+    ("fsync", "off"),
+    ("synchronous_commit", "off"),
+    ("full_page_writes", "off"),
+    ("max_connections", "300"),
+];
+
+pub struct Pg {
+    pub pool: PgPool,
+    pub url: String,
+    pub postmaster: Option<u32>,
+    /// Whether `pg_stat_statements` is available (statements per operation).
+    pub statements: bool,
+    pub version: String,
+    // Last: the server stops after the pool is gone.
+    server: EmbeddedPostgres,
+}
+
+/// One statement's counters: calls and total execution time (ms), and its text.
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    pub calls: i64,
+    pub total_ms: f64,
+    pub query: String,
+}
+
+pub type Statements = HashMap<i64, Stmt>;
+
+impl Pg {
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        // With pg_stat_statements if this installation has it; without when it does not.
+        let dir_owned = dir.to_owned();
+        let with_stats = tokio::task::spawn_blocking(move || {
+            let mut settings = SETTINGS.to_vec();
+            settings.push(("shared_preload_libraries", "pg_stat_statements"));
+            settings.push(("pg_stat_statements.track_utility", "on"));
+            EmbeddedPostgres::start(&dir_owned, &settings)
+        })
+        .await?;
+        let (server, statements) = match with_stats {
+            Ok(server) => (server, true),
+            Err(e) => {
+                eprintln!("bench: PostgreSQL without pg_stat_statements ({e}); statements per operation will be n/a");
+                let dir_owned = dir.to_owned();
+                let server = tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(&dir_owned, SETTINGS)
+                })
+                .await?
+                .context("starting the private PostgreSQL")?;
+                (server, false)
+            }
+        };
+        let admin = gatehouse::embedded_pg::connect_with_retry(
+            &server.url("postgres"),
+            1,
+            Duration::from_secs(30),
+        )
+        .await
+        .context("connecting to the private PostgreSQL")?;
+        let version: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&admin)
+            .await?;
+        admin.close().await;
+        server.ensure_database(DATABASE).await?;
+        let url = server.url(DATABASE).expose_secret().to_owned();
+        let pool = gatehouse::db::connect(&SecretString::from(url.clone()), 8).await?;
+        let mut statements = statements;
+        if statements {
+            if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                .execute(&pool)
+                .await
+            {
+                eprintln!("bench: pg_stat_statements unavailable ({e})");
+                statements = false;
+            }
+        }
+        let postmaster = std::fs::read_to_string(server.cluster_dir().join("postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()));
+        Ok(Pg {
+            pool,
+            url,
+            postmaster,
+            statements,
+            version,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// CPU seconds of the postmaster and all its processes so far.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        self.postmaster.and_then(crate::procs::tree_cpu_seconds)
+    }
+
+    /// The per-statement counters of the Gatehouse database (the harness's own look-ups at
+    /// pg_stat_statements excluded).
+    pub async fn statements(&self) -> Option<Statements> {
+        if !self.statements {
+            return None;
+        }
+        let rows: Vec<(i64, i64, f64, String)> = sqlx::query_as(
+            "SELECT s.queryid, s.calls, s.total_exec_time, s.query FROM pg_stat_statements s
+             JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = $1 AND s.queryid IS NOT NULL AND s.query NOT LIKE '%pg_stat_statements%'",
+        )
+        .bind(DATABASE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| eprintln!("bench: reading pg_stat_statements: {e}"))
+        .ok()?;
+        Some(
+            rows.into_iter()
+                .map(|(id, calls, total_ms, query)| {
+                    (
+                        id,
+                        Stmt {
+                            calls,
+                            total_ms,
+                            query,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Per-statement differences between two snapshots, most called first.
+pub fn diff(before: &Statements, after: &Statements) -> Vec<Stmt> {
+    let mut out: Vec<Stmt> = after
+        .iter()
+        .filter_map(|(id, a)| {
+            let (calls0, ms0) = before.get(id).map_or((0, 0.0), |b| (b.calls, b.total_ms));
+            let calls = a.calls - calls0;
+            (calls > 0).then(|| Stmt {
+                calls,
+                total_ms: a.total_ms - ms0,
+                query: a.query.clone(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.query.cmp(&b.query)));
+    out
+}

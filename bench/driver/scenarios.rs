@@ -1,0 +1,907 @@
+//! The run, scenario by scenario: logins and grants on a one-tenant database, the management
+//! API on a tenant with many connections, a configuration change seen from a second node, then
+//! restarts and logins again with 100,000 tenants. Ends with the targets.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use rand::seq::SliceRandom;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::http::{self, LoginTarget, MachineClient, Steps};
+use crate::load::{self, percentile, Probes, Shape};
+use crate::report::{ms, Report, Row};
+use crate::seed::{self, Seeded};
+use crate::{free_port, procs, Args, Env};
+use gatehouse::services;
+
+const AUTHORIZE_ONLY: &str = "GET /authorize only (no login completed)";
+const LOGIN_ONE: &str = "complete login, 1 tenant";
+const CLIENT_CREDENTIALS: &str = "client_credentials grant";
+const MGMT_GET: &str = "management: GET connection";
+const MGMT_PATCH: &str = "management: PATCH connection";
+const MGMT_CREATE: &str = "management: POST connection";
+/// How long a change may take to show on the other node before it counts as lost.
+const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn login_many(tenants: usize) -> String {
+    format!("complete login, {tenants} tenants")
+}
+
+fn mgmt_list(connections: usize) -> String {
+    format!("management: list connections (50 of {connections})")
+}
+
+fn fmt_ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Figures that are not rows of the results table, kept for the targets.
+#[derive(Default)]
+struct Extras {
+    idle_one: Option<f64>,
+    idle_many: Option<f64>,
+    startup: Vec<Duration>,
+    propagation_p99: Option<f64>,
+}
+
+/// Runs `op` as a closed-loop scenario and adds its row to the report.
+async fn measure<Op, Fut>(
+    report: &mut Report,
+    name: &str,
+    shape: Shape,
+    probes: &Probes<'_>,
+    op: Op,
+) where
+    Op: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<Steps>, String>> + Send + 'static,
+{
+    eprintln!(
+        "bench: {name}, {} users ({} s + {} s)",
+        shape.concurrency,
+        shape.warmup.as_secs(),
+        shape.duration.as_secs()
+    );
+    let op = Arc::new(op);
+    let outcome = load::run(&shape, probes, move |user, mut rec| {
+        let op = op.clone();
+        async move {
+            let http = http::client();
+            while rec.running() {
+                let started = rec.begin();
+                let result = op(http.clone(), user).await;
+                rec.finish(started, result).await;
+            }
+            rec
+        }
+    })
+    .await;
+    eprintln!(
+        "bench:   {} ops, {:.0}/s, p50 {} ms, p99 {} ms, Gatehouse CPU {} ms/op, errors {}",
+        outcome.ops,
+        outcome.throughput(),
+        ms(outcome.p(50.0)),
+        ms(outcome.p(99.0)),
+        outcome
+            .per_op_ms(outcome.gatehouse_cpu)
+            .map_or("n/a".into(), |v| format!("{v:.3}")),
+        outcome.errors
+    );
+    if outcome.errors > 0 || outcome.ops == 0 {
+        report.note(format!(
+            "{name} ({} users): {} errors; first: {}",
+            shape.concurrency,
+            outcome.errors,
+            outcome.first_error.as_deref().unwrap_or("none recorded")
+        ));
+    }
+    report.rows.push(Row {
+        scenario: name.to_owned(),
+        outcome,
+    });
+}
+
+fn probes(env: &Env) -> Probes<'_> {
+    Probes {
+        gatehouse: env.node_a().pid(),
+        pg: env.pg(),
+        others: env.fake_pid(),
+    }
+}
+
+/// Logins are spread over this many Exact users (per tenant).
+const USER_POOL: u32 = 10_000;
+
+async fn logins(
+    args: &Args,
+    env: &Env,
+    report: &mut Report,
+    name: &str,
+    targets: Vec<LoginTarget>,
+) {
+    let targets = Arc::new(targets);
+    let fake = Arc::new(env.fake_url.clone());
+    for &users in &args.login_users {
+        let (targets, fake) = (targets.clone(), fake.clone());
+        measure(
+            report,
+            name,
+            args.shape(users),
+            &probes(env),
+            move |http, _| {
+                let (targets, fake) = (targets.clone(), fake.clone());
+                async move {
+                    let t = &targets[rand::random::<usize>() % targets.len()];
+                    http::set_fake_user(&http, &fake, rand::random::<u32>() % USER_POOL).await?;
+                    http::login(&http, t).await.map(Some)
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// One login per target, 16 at a time: the caches of every tenant that will receive logins
+/// are warm before the measurement, as they are for the one-tenant run.
+async fn prime(targets: &[LoginTarget]) -> anyhow::Result<(Duration, u64)> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(180);
+    let queue = Arc::new(std::sync::Mutex::new(targets.to_vec()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let queue = queue.clone();
+            let errors = errors.clone();
+            tokio::spawn(async move {
+                let http = http::client();
+                loop {
+                    let next = queue.lock().expect("queue").pop();
+                    let Some(t) = next else { break };
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    if http::login(&http, &t).await.is_err() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await?;
+    }
+    Ok((started.elapsed(), errors.load(Ordering::Relaxed)))
+}
+
+/// What one RS256 signature costs on this machine: the floor under the token endpoint's CPU.
+async fn rs256_sign_ms(key: &gatehouse::crypto::signing::GeneratedKey) -> anyhow::Result<f64> {
+    let key = gatehouse::crypto::signing::SigningKey::from_pkcs8(&key.kid, &key.pkcs8_der)?;
+    Ok(tokio::task::spawn_blocking(move || {
+        let claims = json!({ "iss": "http://bench.localhost/", "sub": "exact|b0b2c3d4", "aud": "client", "iat": 1, "exp": 2 });
+        for _ in 0..50 {
+            std::hint::black_box(key.sign("JWT", &claims));
+        }
+        let n = 400;
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(key.sign("JWT", &claims));
+        }
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+    })
+    .await?)
+}
+
+/// CPU a node uses doing nothing (housekeeping, cache refreshes, ...), over 5 s.
+async fn idle_cpu(pid: u32) -> String {
+    let window = Duration::from_secs(5);
+    let before = procs::cpu_seconds(pid);
+    tokio::time::sleep(window).await;
+    match (before, procs::cpu_seconds(pid)) {
+        (Some(b), Some(a)) => format!(
+            "{:.1} ms of CPU per second (over {} s)",
+            (a - b) * 1000.0 / window.as_secs_f64(),
+            window.as_secs()
+        ),
+        _ => "n/a".into(),
+    }
+}
+
+/// Stops node A and starts it again on the same port; returns the time to ready.
+async fn restart_a(env: &mut Env) -> anyhow::Result<Duration> {
+    let port = env.node_a().port;
+    if let Some(mut node) = env.node_a.take() {
+        node.child.stop(Duration::from_secs(10));
+    }
+    let (node, took) = env.start_node("a", port).await?;
+    env.node_a = Some(node);
+    Ok(took)
+}
+
+/// Whether the management API answers on this build (it is being written).
+async fn management_available(
+    http: &reqwest::Client,
+    host: &str,
+    token: &str,
+) -> anyhow::Result<bool> {
+    let res = http::request(
+        http,
+        Method::GET,
+        &format!("http://{host}/api/v2/connections?per_page=1"),
+    )
+    .map_err(|e| anyhow!(e))?
+    .bearer_auth(token)
+    .send()
+    .await?;
+    match res.status() {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(false),
+        other => Err(anyhow!(
+            "GET /api/v2/connections answered {other}: {}",
+            res.text().await.unwrap_or_default()
+        )),
+    }
+}
+
+async fn management(
+    args: &Args,
+    env: &Env,
+    report: &mut Report,
+    mgmt: &Seeded,
+    connection_ids: Vec<String>,
+) -> anyhow::Result<()> {
+    let a = env.node_a();
+    let host = a.host(&mgmt.slug);
+    let machine = MachineClient {
+        host: host.clone(),
+        client_id: mgmt.machine_client_id.clone(),
+        client_secret: mgmt.machine_secret.clone(),
+    };
+    let http = http::client();
+    let token = http::client_credentials(&http, &machine)
+        .await
+        .map_err(|e| anyhow!("management token: {e}"))?;
+    if !management_available(&http, &host, &token).await? {
+        report.note(
+            "management API benchmarks skipped: this build does not serve /api/v2/connections yet (404). \
+             They run by themselves once it does.",
+        );
+        return Ok(());
+    }
+    drop(http);
+    let ids = Arc::new(connection_ids);
+    let token = Arc::new(token);
+    let host = Arc::new(host);
+    let shape = || args.shape(args.mgmt_users);
+
+    {
+        let (ids, token, host) = (ids.clone(), token.clone(), host.clone());
+        measure(report, MGMT_GET, shape(), &probes(env), move |http, _| {
+            let (ids, token, host) = (ids.clone(), token.clone(), host.clone());
+            async move {
+                let id = &ids[rand::random::<usize>() % ids.len()];
+                let body = http::management(
+                    &http,
+                    &host,
+                    &token,
+                    Method::GET,
+                    &format!("/api/v2/connections/{id}"),
+                    None,
+                    StatusCode::OK,
+                )
+                .await?;
+                (body["id"] == json!(id))
+                    .then_some(None)
+                    .ok_or_else(|| "GET connection answered another connection".to_owned())
+            }
+        })
+        .await;
+    }
+    {
+        let (token, host) = (token.clone(), host.clone());
+        let pages = (ids.len() / 50).max(1);
+        measure(
+            report,
+            &mgmt_list(ids.len()),
+            shape(),
+            &probes(env),
+            move |http, _| {
+                let (token, host) = (token.clone(), host.clone());
+                async move {
+                    let page = rand::random::<usize>() % pages;
+                    let body = http::management(
+                        &http,
+                        &host,
+                        &token,
+                        Method::GET,
+                        &format!("/api/v2/connections?per_page=50&page={page}"),
+                        None,
+                        StatusCode::OK,
+                    )
+                    .await?;
+                    let items = body
+                        .as_array()
+                        .or_else(|| body["connections"].as_array())
+                        .map_or(0, Vec::len);
+                    (items == 50)
+                        .then_some(None)
+                        .ok_or_else(|| format!("list answered {items} connections, not 50"))
+                }
+            },
+        )
+        .await;
+    }
+    {
+        let (ids, token, host) = (ids.clone(), token.clone(), host.clone());
+        let counter = Arc::new(AtomicU64::new(0));
+        let users = args.mgmt_users;
+        // Each user changes its own share of the connections: two users changing the same one
+        // at once is a conflict (412), not what this measures.
+        measure(report, MGMT_PATCH, shape(), &probes(env), move |http, user| {
+            let (ids, token, host) = (ids.clone(), token.clone(), host.clone());
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let share = (ids.len() / users).max(1);
+                let idx = (user * share + rand::random::<usize>() % share) % ids.len();
+                let id = &ids[idx];
+                http::management(
+                    &http,
+                    &host,
+                    &token,
+                    Method::PATCH,
+                    &format!("/api/v2/connections/{id}"),
+                    Some(&json!({ "display_name": format!("Bench {n}"), "metadata": { "rev": n.to_string() } })),
+                    StatusCode::OK,
+                )
+                .await
+                .map(|_| None)
+            }
+        })
+        .await;
+    }
+    {
+        let (token, host) = (token.clone(), host.clone());
+        let counter = Arc::new(AtomicU64::new(0));
+        let web = Arc::new(mgmt.web_client_id.clone());
+        let fake = Arc::new(env.fake_url.clone());
+        measure(
+            report,
+            MGMT_CREATE,
+            shape(),
+            &probes(env),
+            move |http, _| {
+                let (token, host, web, fake) =
+                    (token.clone(), host.clone(), web.clone(), fake.clone());
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    let body: Value = json!({
+                        "name": format!("created-{n}-{:08x}", rand::random::<u32>()),
+                        "strategy": "exact",
+                        "options": seed::exact_options(&fake, seed::EXACT_CLIENT_ID),
+                        "enabled_clients": [web.as_str()],
+                    });
+                    http::management(
+                        &http,
+                        &host,
+                        &token,
+                        Method::POST,
+                        "/api/v2/connections",
+                        Some(&body),
+                        StatusCode::CREATED,
+                    )
+                    .await
+                    .map(|_| None)
+                }
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// How a change is made on node A.
+enum Change {
+    /// PATCH /api/v2/connections/{id} on node A with this token.
+    Api(String),
+    /// `services::connections::update` from the driver (no management API yet).
+    Service,
+}
+
+/// Changes the `prop` connection's upstream client id again and again, and times how long
+/// node B takes to send browsers upstream with the new one.
+async fn propagation(
+    args: &Args,
+    env: &Env,
+    report: &mut Report,
+    extras: &mut Extras,
+    bench: &Seeded,
+    change: Change,
+) -> anyhow::Result<()> {
+    let a = env.node_a();
+    let b = env.node_b.as_ref().context("node B")?;
+    let (prop_name, prop_id) = bench.extra_connections.first().context("prop connection")?;
+    let poll = LoginTarget {
+        host: b.host(&bench.slug),
+        client_id: bench.web_client_id.clone(),
+        client_secret: bench.web_secret.clone(),
+        callback: seed::CALLBACK.into(),
+        connection: prop_name.clone(),
+    };
+    let http_a = http::client();
+    let http_b = http::client();
+    let upstream_client = |loc: &str| http::query_param(loc, "client_id");
+    let first = http::authorize(&http_b, &poll)
+        .await
+        .map_err(|e| anyhow!("node B: {e}"))?;
+    if upstream_client(&first).is_none() {
+        anyhow::bail!("node B's /authorize redirect has no client_id: {first}");
+    }
+    let how = match &change {
+        Change::Api(_) => "PATCH /api/v2/connections/{id} on node A",
+        Change::Service => "services::connections::update from the driver (no management API yet)",
+    };
+    eprintln!(
+        "bench: config change propagation node A → node B, {} changes via {how}",
+        args.changes
+    );
+    let budget = Instant::now() + Duration::from_secs(120);
+    let mut latencies: Vec<u32> = Vec::new();
+    let mut lost = 0;
+    for i in 0..args.changes {
+        if Instant::now() > budget {
+            report.note(format!(
+                "propagation: stopped after {i} changes (the 120 s budget ran out)"
+            ));
+            break;
+        }
+        let new_id = format!("prop-{i}-{:08x}", rand::random::<u32>());
+        let options = seed::exact_options(&env.fake_url, &new_id);
+        match &change {
+            Change::Api(token) => {
+                http::management(
+                    &http_a,
+                    &a.host(&bench.slug),
+                    token,
+                    Method::PATCH,
+                    &format!("/api/v2/connections/{prop_id}"),
+                    Some(&json!({ "options": options })),
+                    StatusCode::OK,
+                )
+                .await
+                .map_err(|e| anyhow!(e))?;
+            }
+            Change::Service => {
+                services::connections::update(
+                    &env.pg().pool,
+                    &env.sealer,
+                    bench.tenant_id,
+                    prop_id,
+                    &services::connections::ConnectionInput {
+                        options: Some(options),
+                        ..Default::default()
+                    },
+                    None,
+                    "bench",
+                )
+                .await
+                .map_err(|e| anyhow!("changing the connection: {e}"))?;
+            }
+        }
+        let committed = Instant::now();
+        loop {
+            let loc = http::authorize(&http_b, &poll)
+                .await
+                .map_err(|e| anyhow!("node B: {e}"))?;
+            if upstream_client(&loc).as_deref() == Some(new_id.as_str()) {
+                latencies.push(committed.elapsed().as_micros() as u32);
+                break;
+            }
+            if committed.elapsed() > PROPAGATION_TIMEOUT {
+                lost += 1;
+                latencies.push(PROPAGATION_TIMEOUT.as_micros() as u32);
+                break;
+            }
+        }
+        let pause = 10 + rand::random::<u64>() % 40;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    latencies.sort_unstable();
+    let p50 = percentile(&latencies, 50.0);
+    let p99 = percentile(&latencies, 99.0);
+    let max = latencies.last().map(|v| *v as f64 / 1000.0);
+    extras.propagation_p99 = p99;
+    report.fact(
+        "config change on node A visible on node B (polling B's /authorize redirect)",
+        format!(
+            "p50 {} ms, p99 {} ms, max {} ms over {} changes via {how}{}",
+            ms(p50),
+            ms(p99),
+            ms(max),
+            latencies.len(),
+            if lost > 0 {
+                format!(
+                    "; **{lost} not visible within {} s** (counted as {} s)",
+                    PROPAGATION_TIMEOUT.as_secs(),
+                    PROPAGATION_TIMEOUT.as_secs()
+                )
+            } else {
+                String::new()
+            }
+        ),
+    );
+    eprintln!(
+        "bench:   p50 {} ms, p99 {} ms, lost {lost}",
+        ms(p50),
+        ms(p99)
+    );
+    Ok(())
+}
+
+pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Result<()> {
+    let mut extras = Extras::default();
+    let port_a = free_port()?;
+    let port_b = free_port()?;
+    let settings = env.settings(port_a)?;
+
+    // ---- one tenant -------------------------------------------------------------------
+    eprintln!("bench: seeding the benchmark tenant through the services");
+    let bench = seed::service_tenant(
+        &env.pg().pool,
+        &env.sealer,
+        &settings,
+        "bench",
+        &env.fake_url,
+        &["prop"],
+    )
+    .await?;
+    let (node, took) = env.start_node("a", port_a).await?;
+    env.node_a = Some(node);
+    report.fact(
+        "first start to ready (1 tenant; migrations already applied)",
+        fmt_ms(took),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    extras.idle_one = procs::rss_mb(env.node_a().pid());
+    report.fact(
+        "idle RSS after start, 1 tenant",
+        format!(
+            "{} MB",
+            extras.idle_one.map_or("n/a".into(), |v| format!("{v:.1}"))
+        ),
+    );
+    report.fact(
+        "idle CPU of a node, 1 tenant",
+        idle_cpu(env.node_a().pid()).await,
+    );
+
+    let a_host = env.node_a().host(&bench.slug);
+    let target = LoginTarget {
+        host: a_host.clone(),
+        client_id: bench.web_client_id.clone(),
+        client_secret: bench.web_secret.clone(),
+        callback: seed::CALLBACK.into(),
+        connection: seed::CONNECTION.into(),
+    };
+    http::login(&http::client(), &target).await.map_err(|e| {
+        anyhow!(
+            "a first login failed: {e}\nthe end of node A's log:\n{}",
+            env.node_a().child.log_tail()
+        )
+    })?;
+
+    {
+        let target = Arc::new(target.clone());
+        measure(
+            report,
+            AUTHORIZE_ONLY,
+            args.shape(1),
+            &probes(env),
+            move |http, _| {
+                let target = target.clone();
+                async move { http::authorize(&http, &target).await.map(|_| None) }
+            },
+        )
+        .await;
+    }
+    logins(args, env, report, LOGIN_ONE, vec![target.clone()]).await;
+
+    let machine = MachineClient {
+        host: a_host.clone(),
+        client_id: bench.machine_client_id.clone(),
+        client_secret: bench.machine_secret.clone(),
+    };
+    http::client_credentials(&http::client(), &machine)
+        .await
+        .map_err(|e| anyhow!("a first client_credentials grant failed: {e}"))?;
+    for &users in &args.cc_users {
+        let machine = Arc::new(machine.clone());
+        measure(
+            report,
+            CLIENT_CREDENTIALS,
+            args.shape(users),
+            &probes(env),
+            move |http, _| {
+                let machine = machine.clone();
+                async move {
+                    http::client_credentials(&http, &machine)
+                        .await
+                        .map(|_| None)
+                }
+            },
+        )
+        .await;
+    }
+
+    // ---- management API ---------------------------------------------------------------
+    eprintln!(
+        "bench: seeding the management tenant with {} connections",
+        args.connections
+    );
+    let started = Instant::now();
+    let mgmt = seed::service_tenant(
+        &env.pg().pool,
+        &env.sealer,
+        &settings,
+        "mgmt",
+        &env.fake_url,
+        &[],
+    )
+    .await?;
+    let mut ids = vec![mgmt.connection_id.clone()];
+    ids.extend(
+        seed::bulk_connections(
+            &env.pg().pool,
+            &env.sealer,
+            &mgmt,
+            args.connections.saturating_sub(1),
+        )
+        .await?,
+    );
+    report.fact(
+        format!("seeding {} connections in one tenant", ids.len()),
+        fmt_ms(started.elapsed()),
+    );
+    // Rows were written behind node A's back: a fresh process, as after a deploy.
+    restart_a(env).await?;
+    management(args, env, report, &mgmt, ids).await?;
+
+    // ---- two nodes ----------------------------------------------------------------------
+    let (node_b, _) = env.start_node("b", port_b).await?;
+    env.node_b = Some(node_b);
+    let token = http::client_credentials(&http::client(), &machine)
+        .await
+        .map_err(|e| anyhow!("management token: {e}"))?;
+    let change = if management_available(&http::client(), &a_host, &token).await? {
+        Change::Api(token)
+    } else {
+        Change::Service
+    };
+    let result = propagation(args, env, report, &mut extras, &bench, change).await;
+    if let Some(mut b) = env.node_b.take() {
+        b.child.stop(Duration::from_secs(10));
+    }
+    result?;
+
+    // ---- many tenants -------------------------------------------------------------------
+    eprintln!("bench: seeding {} tenants in bulk", args.tenants);
+    let started = Instant::now();
+    let keys = seed::generate_keys(4).await?;
+    let sign = rs256_sign_ms(&keys[0]).await?;
+    report.fact(
+        "reference: one RS256 signature with a parsed RSA-2048 key (aws-lc, one core, machine idle); a login signs 2 tokens, a client_credentials grant 1",
+        format!("{sign:.3} ms"),
+    );
+    let tenants =
+        seed::bulk_tenants(&env.pg().pool, &env.sealer, &bench, &keys, args.tenants).await?;
+    report.fact(
+        format!(
+            "seeding {} tenants (tenant, signing key, 2 clients, connection each)",
+            tenants.len()
+        ),
+        format!("{:.1} s", started.elapsed().as_secs_f64()),
+    );
+    for i in 0..args.restarts {
+        let took = restart_a(env).await?;
+        eprintln!("bench: restart {} to ready: {}", i + 1, fmt_ms(took));
+        extras.startup.push(took);
+    }
+    if extras.startup.is_empty() {
+        extras.startup.push(restart_a(env).await?);
+    }
+    let mut sorted = extras.startup.clone();
+    sorted.sort();
+    report.fact(
+        format!(
+            "start-up to ready, existing database with {} tenants",
+            tenants.len() + 2
+        ),
+        format!(
+            "median {}, max {} over {} restarts",
+            fmt_ms(sorted[sorted.len() / 2]),
+            fmt_ms(*sorted.last().expect("a restart")),
+            sorted.len()
+        ),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    extras.idle_many = procs::rss_mb(env.node_a().pid());
+    report.fact(
+        format!("idle RSS after start, {} tenants", tenants.len() + 2),
+        format!(
+            "{} MB",
+            extras.idle_many.map_or("n/a".into(), |v| format!("{v:.1}"))
+        ),
+    );
+    report.fact(
+        format!("idle CPU of a node, {} tenants", tenants.len() + 2),
+        idle_cpu(env.node_a().pid()).await,
+    );
+
+    let mut hot: Vec<LoginTarget> = tenants
+        .choose_multiple(&mut rand::thread_rng(), args.hot_tenants)
+        .map(|t| LoginTarget {
+            host: env.node_a().host(&t.slug),
+            client_id: t.client_id.clone(),
+            client_secret: t.client_secret.clone(),
+            callback: seed::CALLBACK.into(),
+            connection: seed::CONNECTION.into(),
+        })
+        .collect();
+    hot.shuffle(&mut rand::thread_rng());
+    http::login(&http::client(), &hot[0])
+        .await
+        .map_err(|e| anyhow!("a first login on a bulk-seeded tenant failed: {e}"))?;
+    eprintln!("bench: priming {} tenants with one login each", hot.len());
+    let (took, errors) = prime(&hot).await?;
+    report.fact(
+        format!(
+            "priming: one login on each of {} tenants, 16 at a time",
+            hot.len()
+        ),
+        format!("{:.1} s, {errors} errors", took.as_secs_f64()),
+    );
+    let many = login_many(tenants.len() + 2);
+    logins(args, env, report, &many, hot).await;
+
+    let login_users = Args::reference_users(&args.login_users);
+    report.statement_breakdowns = vec![
+        (LOGIN_ONE.into(), login_users),
+        (AUTHORIZE_ONLY.into(), 1),
+        (
+            CLIENT_CREDENTIALS.into(),
+            Args::reference_users(&args.cc_users),
+        ),
+        (MGMT_GET.into(), args.mgmt_users),
+        (mgmt_list(args.connections), args.mgmt_users),
+        (MGMT_PATCH.into(), args.mgmt_users),
+        (MGMT_CREATE.into(), args.mgmt_users),
+        (many.clone(), login_users),
+    ];
+    targets(args, report, &extras, &many);
+    Ok(())
+}
+
+fn targets(args: &Args, report: &mut Report, extras: &Extras, many: &str) {
+    let users = Args::reference_users(&args.login_users);
+    let one = report
+        .row(LOGIN_ONE, users)
+        .map(|o| (o.per_op_ms(o.gatehouse_cpu), o.p(99.0)));
+    let big = report
+        .row(many, users)
+        .map(|o| (o.per_op_ms(o.gatehouse_cpu), o.p(99.0)));
+    let best = report
+        .rows_of(LOGIN_ONE)
+        .map(|o| o.throughput())
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let cc_users = Args::reference_users(&args.cc_users);
+    let cc = report
+        .row(CLIENT_CREDENTIALS, cc_users)
+        .and_then(|o| o.per_op_ms(o.gatehouse_cpu));
+    let get = report
+        .row(MGMT_GET, args.mgmt_users)
+        .and_then(|o| o.per_op_ms(o.gatehouse_cpu));
+    let authorize = report.row(AUTHORIZE_ONLY, 1).and_then(|o| o.p(99.0));
+    let peak_many = report
+        .rows_of(many)
+        .filter_map(|o| o.peak_rss_mb)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let mut startup = extras.startup.clone();
+    startup.sort();
+    let startup_median = startup
+        .get(startup.len() / 2)
+        .map(|d| d.as_secs_f64() * 1000.0);
+    let startup_max = startup.last().map(|d| d.as_secs_f64() * 1000.0);
+
+    let ms3 = |v: f64| format!("{v:.3} ms");
+    report.target(
+        &format!("Gatehouse CPU per complete login (1 tenant, {users} users)"),
+        "≤ 1.0 ms",
+        one.and_then(|o| o.0),
+        ms3,
+        |v| v <= 1.0,
+    );
+    report.target(
+        "complete logins per second (1 tenant, best of the concurrencies)",
+        "≥ 500/s",
+        best,
+        |v| format!("{v:.0}/s"),
+        |v| v >= 500.0,
+    );
+    report.target(
+        &format!("Gatehouse CPU per client_credentials grant ({cc_users} users)"),
+        "≤ 0.3 ms",
+        cc,
+        ms3,
+        |v| v <= 0.3,
+    );
+    report.target(
+        &format!(
+            "Gatehouse CPU per management GET connection ({} users)",
+            args.mgmt_users
+        ),
+        "≤ 0.1 ms",
+        get,
+        ms3,
+        |v| v <= 0.1,
+    );
+    report.target(
+        "p99 of GET /authorize, unloaded (1 user)",
+        "≤ 2 ms",
+        authorize,
+        |v| format!("{v:.2} ms"),
+        |v| v <= 2.0,
+    );
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if a > 0.0 => Some(b / a),
+        _ => None,
+    };
+    let pct = |r: f64| format!("{:+.0}% ({r:.2}×)", (r - 1.0) * 100.0);
+    report.target(
+        &format!("login CPU with many tenants vs 1 tenant ({users} users)"),
+        "within +10%",
+        ratio(one.and_then(|o| o.0), big.and_then(|o| o.0)),
+        pct,
+        |r| r <= 1.10,
+    );
+    report.target(
+        &format!("login p99 with many tenants vs 1 tenant ({users} users)"),
+        "within +10%",
+        ratio(one.and_then(|o| o.1), big.and_then(|o| o.1)),
+        pct,
+        |r| r <= 1.10,
+    );
+    let idle = match (extras.idle_one, extras.idle_many) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    report.target(
+        "idle RSS (worse of 1 tenant and many tenants)",
+        "≤ 30 MB",
+        idle,
+        |v| format!("{v:.1} MB"),
+        |v| v <= 30.0,
+    );
+    report.target(
+        "peak RSS under login load, many tenants",
+        "≤ 150 MB",
+        peak_many,
+        |v| format!("{v:.1} MB"),
+        |v| v <= 150.0,
+    );
+    report.target(
+        "config change visible on a second node, p99",
+        "≤ 100 ms",
+        extras.propagation_p99,
+        |v| format!("{v:.1} ms"),
+        |v| v <= 100.0,
+    );
+    report.target(
+        "start-up to ready on an existing database (median of restarts; max in Other measurements)",
+        "≤ 1 s",
+        startup_median,
+        |v| format!("{v:.0} ms (max {:.0} ms)", startup_max.unwrap_or(v)),
+        |v| v <= 1000.0,
+    );
+}
