@@ -167,9 +167,27 @@ impl Settings {
                 50,
                 60_000,
             )?),
-            rate_limit_ip_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE", 1200, 0, 10_000_000)?,
-            rate_limit_client_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE", 6000, 0, 10_000_000)?,
-            rate_limit_failures_per_minute: parse_number(&get, "GATEHOUSE_RATE_LIMIT_FAILURES_PER_MINUTE", 10, 0, 1_000_000)?,
+            rate_limit_ip_per_minute: parse_number(
+                &get,
+                "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",
+                1200,
+                0,
+                10_000_000,
+            )?,
+            rate_limit_client_per_minute: parse_number(
+                &get,
+                "GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE",
+                6000,
+                0,
+                10_000_000,
+            )?,
+            rate_limit_failures_per_minute: parse_number(
+                &get,
+                "GATEHOUSE_RATE_LIMIT_FAILURES_PER_MINUTE",
+                10,
+                0,
+                1_000_000,
+            )?,
         })
     }
 

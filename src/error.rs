@@ -15,7 +15,10 @@ use crate::domain::FieldError;
 pub fn log_internal(err: &anyhow::Error) -> StatusCode {
     let db_errors = || err.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>());
     if db_errors().any(crate::db::is_unstorable_input) {
-        tracing::info!(error = format!("{err:#}"), "input the database cannot store");
+        tracing::info!(
+            error = format!("{err:#}"),
+            "input the database cannot store"
+        );
         return StatusCode::BAD_REQUEST;
     }
     if db_errors().any(crate::db::is_unavailable) {
@@ -101,7 +104,11 @@ impl ApiError {
                 "The service is temporarily unavailable; try again shortly",
             )
         } else if status == StatusCode::BAD_REQUEST {
-            Self::new(status, "invalid_query_string", "The request holds characters that cannot be stored (such as NUL)")
+            Self::new(
+                status,
+                "invalid_query_string",
+                "The request holds characters that cannot be stored (such as NUL)",
+            )
         } else {
             Self::new(status, "internal_error", "Internal error")
         }

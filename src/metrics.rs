@@ -9,13 +9,16 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::providers::{LoginStep, UpstreamFailure};
 use crate::state::AppState;
 
-const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 pub struct Metrics {
     registry: Registry,
@@ -34,7 +37,9 @@ pub struct Metrics {
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
-    registry.register(Box::new(metric.clone())).expect("metric names are unique");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
     metric
 }
 
@@ -46,27 +51,88 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("gatehouse".into()), None).expect("valid registry prefix");
+        let registry =
+            Registry::new_custom(Some("gatehouse".into()), None).expect("valid registry prefix");
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            register(&registry, IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"))
+            register(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
-            register(&registry, HistogramVec::new(opts, labels).expect("valid metric"))
+            register(
+                &registry,
+                HistogramVec::new(opts, labels).expect("valid metric"),
+            )
         };
         let metrics = Metrics {
-            http_requests: counter("http_requests_total", "HTTP requests by route pattern, method and status", &["route", "method", "status"]),
-            http_seconds: histogram("http_request_duration_seconds", "HTTP request latency by route pattern", &["route", "method"]),
-            logins_started: counter("logins_started_total", "Logins sent to an upstream provider", &["tenant", "connection"]),
-            logins_completed: counter("logins_completed_total", "Logins that ended with a code for the application", &["tenant", "connection"]),
-            logins_failed: counter("logins_failed_total", "Logins that failed, by the step that failed", &["tenant", "connection", "step"]),
-            upstream_seconds: histogram("upstream_request_duration_seconds", "Calls to upstream providers by strategy, call and outcome", &["strategy", "call", "outcome"]),
-            db_pool_connections: register(&registry, IntGauge::new("db_pool_connections", "Open database connections").expect("valid metric")),
-            db_pool_idle: register(&registry, IntGauge::new("db_pool_idle_connections", "Idle database connections").expect("valid metric")),
-            db_unavailable: register(&registry, IntCounter::new("db_unavailable_total", "Requests answered 503 because the database was unreachable").expect("valid metric")),
-            cache_hits: register(&registry, IntCounter::new("cache_hits_total", "Configuration cache hits").expect("valid metric")),
-            cache_misses: register(&registry, IntCounter::new("cache_misses_total", "Configuration cache misses").expect("valid metric")),
-            cache_invalidations: register(&registry, IntCounter::new("cache_invalidations_total", "Configuration cache invalidations").expect("valid metric")),
+            http_requests: counter(
+                "http_requests_total",
+                "HTTP requests by route pattern, method and status",
+                &["route", "method", "status"],
+            ),
+            http_seconds: histogram(
+                "http_request_duration_seconds",
+                "HTTP request latency by route pattern",
+                &["route", "method"],
+            ),
+            logins_started: counter(
+                "logins_started_total",
+                "Logins sent to an upstream provider",
+                &["tenant", "connection"],
+            ),
+            logins_completed: counter(
+                "logins_completed_total",
+                "Logins that ended with a code for the application",
+                &["tenant", "connection"],
+            ),
+            logins_failed: counter(
+                "logins_failed_total",
+                "Logins that failed, by the step that failed",
+                &["tenant", "connection", "step"],
+            ),
+            upstream_seconds: histogram(
+                "upstream_request_duration_seconds",
+                "Calls to upstream providers by strategy, call and outcome",
+                &["strategy", "call", "outcome"],
+            ),
+            db_pool_connections: register(
+                &registry,
+                IntGauge::new("db_pool_connections", "Open database connections")
+                    .expect("valid metric"),
+            ),
+            db_pool_idle: register(
+                &registry,
+                IntGauge::new("db_pool_idle_connections", "Idle database connections")
+                    .expect("valid metric"),
+            ),
+            db_unavailable: register(
+                &registry,
+                IntCounter::new(
+                    "db_unavailable_total",
+                    "Requests answered 503 because the database was unreachable",
+                )
+                .expect("valid metric"),
+            ),
+            cache_hits: register(
+                &registry,
+                IntCounter::new("cache_hits_total", "Configuration cache hits")
+                    .expect("valid metric"),
+            ),
+            cache_misses: register(
+                &registry,
+                IntCounter::new("cache_misses_total", "Configuration cache misses")
+                    .expect("valid metric"),
+            ),
+            cache_invalidations: register(
+                &registry,
+                IntCounter::new(
+                    "cache_invalidations_total",
+                    "Configuration cache invalidations",
+                )
+                .expect("valid metric"),
+            ),
             registry,
         };
         #[cfg(target_os = "linux")]
@@ -78,23 +144,39 @@ impl Metrics {
     }
 
     pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        self.http_requests.with_label_values(&[route, method, &status.to_string()]).inc();
-        self.http_seconds.with_label_values(&[route, method]).observe(elapsed.as_secs_f64());
+        self.http_requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[route, method])
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn login_started(&self, tenant: &str, connection: &str) {
-        self.logins_started.with_label_values(&[tenant, connection]).inc();
+        self.logins_started
+            .with_label_values(&[tenant, connection])
+            .inc();
     }
 
     pub fn login_completed(&self, tenant: &str, connection: &str) {
-        self.logins_completed.with_label_values(&[tenant, connection]).inc();
+        self.logins_completed
+            .with_label_values(&[tenant, connection])
+            .inc();
     }
 
     pub fn login_failed(&self, tenant: &str, connection: &str, step: LoginStep) {
-        self.logins_failed.with_label_values(&[tenant, connection, step.as_str()]).inc();
+        self.logins_failed
+            .with_label_values(&[tenant, connection, step.as_str()])
+            .inc();
     }
 
-    pub fn upstream_call(&self, strategy: &str, call: &str, outcome: Option<UpstreamFailure>, elapsed: Duration) {
+    pub fn upstream_call(
+        &self,
+        strategy: &str,
+        call: &str,
+        outcome: Option<UpstreamFailure>,
+        elapsed: Duration,
+    ) {
         let outcome = match outcome {
             None => "ok",
             Some(UpstreamFailure::Timeout) => "timeout",
@@ -102,7 +184,9 @@ impl Metrics {
             Some(UpstreamFailure::Refused) => "refused",
             Some(UpstreamFailure::BadAnswer) => "bad_answer",
         };
-        self.upstream_seconds.with_label_values(&[strategy, call, outcome]).observe(elapsed.as_secs_f64());
+        self.upstream_seconds
+            .with_label_values(&[strategy, call, outcome])
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn db_unavailable(&self) {
@@ -116,7 +200,10 @@ impl Metrics {
         let stats = &state.cache.stats;
         catch_up(&self.cache_hits, stats.hits.load(Ordering::Relaxed));
         catch_up(&self.cache_misses, stats.misses.load(Ordering::Relaxed));
-        catch_up(&self.cache_invalidations, stats.invalidations.load(Ordering::Relaxed));
+        catch_up(
+            &self.cache_invalidations,
+            stats.invalidations.load(Ordering::Relaxed),
+        );
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
@@ -134,6 +221,9 @@ fn catch_up(counter: &IntCounter, total: u64) {
 /// `GET /metrics` on the admin host.
 pub async fn exposition(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
         .body(state.metrics.render(&state))
 }

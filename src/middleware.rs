@@ -20,13 +20,20 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestId(pub String);
 
 fn well_formed(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Gives every request an id and a span (with `request_id`, and `tenant`, `client`,
 /// `connection` and `trace_id` recorded by handlers as they learn them), echoes the id on the
 /// response, and counts the request by route pattern.
-pub fn observe<S>(req: ServiceRequest, srv: &S) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
+pub fn observe<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
 {
@@ -59,8 +66,13 @@ where
             res.headers_mut().insert(REQUEST_ID, value);
         }
         if let Some(state) = state {
-            let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-            state.metrics.http_request(&route, method.as_str(), status.as_u16(), started.elapsed());
+            let route = res
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned());
+            state
+                .metrics
+                .http_request(&route, method.as_str(), status.as_u16(), started.elapsed());
             if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
                 state.metrics.db_unavailable();
             }
@@ -68,7 +80,11 @@ where
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), "request failed");
         } else {
-            tracing::debug!(status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "request done");
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request done"
+            );
         }
         Ok(res)
     }
@@ -82,7 +98,10 @@ const NON_CONFIG_POSTS: &[&str] = &["/signin", "/signout", "/login", "/logout", 
 /// write may have changed before the answer leaves, so the caller's next request sees the
 /// change here even before the database's notification arrives (other nodes learn through
 /// NOTIFY).
-pub fn read_your_writes<S>(req: ServiceRequest, srv: &S) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
+pub fn read_your_writes<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
 {

@@ -74,12 +74,17 @@ impl RateLimits {
         RateLimits {
             per_ip: limiter(settings.rate_limit_ip_per_minute),
             per_subject: limiter(settings.rate_limit_client_per_minute),
-            failures: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(FAILURE_WINDOW).build(),
+            failures: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(FAILURE_WINDOW)
+                .build(),
             failure_budget: settings.rate_limit_failures_per_minute,
         }
     }
 
-    fn wait(outcome: Result<(), governor::NotUntil<governor::clock::QuantaInstant>>) -> Result<(), Duration> {
+    fn wait(
+        outcome: Result<(), governor::NotUntil<governor::clock::QuantaInstant>>,
+    ) -> Result<(), Duration> {
         outcome.map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
@@ -99,11 +104,20 @@ impl RateLimits {
 
     /// Whether earlier failed authentications (wrong secrets or passwords) lock this subject
     /// or IP out; checked *before* verifying, so a locked-out guesser learns nothing more.
-    pub fn locked_out(&self, door: Door, subject: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
+    pub fn locked_out(
+        &self,
+        door: Door,
+        subject: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), Duration> {
         if self.failure_budget == 0 {
             return Ok(());
         }
-        let over = |key: String| self.failures.get(&key).is_some_and(|n| n >= self.failure_budget);
+        let over = |key: String| {
+            self.failures
+                .get(&key)
+                .is_some_and(|n| n >= self.failure_budget)
+        };
         if over(subject_key(door, subject)) || ip.is_some_and(|ip| over(ip_key(door, ip))) {
             return Err(FAILURE_WINDOW);
         }
@@ -155,19 +169,32 @@ pub fn too_many(path: &str, wait: Duration) -> HttpResponse {
             format!("Too many attempts from your network. Try again in {seconds} seconds."),
         );
         let mut rendered = page.render();
-        rendered.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_str(&seconds).unwrap_or(header::HeaderValue::from_static("60")));
+        rendered.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_str(&seconds)
+                .unwrap_or(header::HeaderValue::from_static("60")),
+        );
         rendered
     }
 }
 
 /// Per-IP limits on every door, and per-client limits on /authorize (the client id is in the
 /// query); the token endpoint and the management API add their own per-client checks.
-pub fn limit<S>(req: ServiceRequest, srv: &S) -> futures_util::future::Either<S::Future, std::future::Ready<Result<ServiceResponse<BoxBody>, actix_web::Error>>>
+pub fn limit<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> futures_util::future::Either<
+    S::Future,
+    std::future::Ready<Result<ServiceResponse<BoxBody>, actix_web::Error>>,
+>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
 {
     use futures_util::future::Either;
-    let (Some(door), Some(state)) = (Door::of(req.path()), req.app_data::<web::Data<AppState>>().cloned()) else {
+    let (Some(door), Some(state)) = (
+        Door::of(req.path()),
+        req.app_data::<web::Data<AppState>>().cloned(),
+    ) else {
         return Either::Left(srv.call(req));
     };
     let ip = req.peer_addr().map(|a| a.ip());

@@ -26,7 +26,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool, sealer: Sealer) -> Arc<Self> {
-        let upstream = crate::providers::upstream_http::client(settings.upstream_connect_timeout, settings.upstream_timeout);
+        let upstream = crate::providers::upstream_http::client(
+            settings.upstream_connect_timeout,
+            settings.upstream_timeout,
+        );
         let limits = crate::rate_limit::RateLimits::new(&settings);
         Arc::new(AppState {
             settings,
@@ -42,6 +45,8 @@ impl AppState {
 
     /// The tenant's current signing key, parsed once per node.
     pub async fn signing_key(&self, tenant_id: uuid::Uuid) -> anyhow::Result<Arc<SigningKey>> {
-        self.cache.signing_key(&self.pool, &self.sealer, tenant_id).await
+        self.cache
+            .signing_key(&self.pool, &self.sealer, tenant_id)
+            .await
     }
 }

@@ -77,7 +77,10 @@ pub async fn resolve(state: &AppState, host: &str) -> Result<HostKind, sqlx::Err
     if host == settings.base_domain {
         return Ok(HostKind::Admin);
     }
-    let tenant = state.cache.tenant_by_host(&state.pool, host, &settings.base_domain).await?;
+    let tenant = state
+        .cache
+        .tenant_by_host(&state.pool, host, &settings.base_domain)
+        .await?;
     Ok(match tenant {
         Some(tenant) => HostKind::Tenant(TenantHost {
             issuer: settings.issuer_for_host(host),
@@ -88,10 +91,25 @@ pub async fn resolve(state: &AppState, host: &str) -> Result<HostKind, sqlx::Err
     })
 }
 
-/// API-ish paths answer in JSON, the rest with a page.
+/// The OAuth error body (RFC 6749 §5.2) that token clients read.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> actix_web::Error {
+    let response = HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "error": error, "error_description": description }));
+    actix_web::error::InternalError::from_response(description.to_owned(), response).into()
+}
+
+/// Token endpoints answer in OAuth's shape, API-ish paths in Auth0's, the rest with a page.
 fn unknown_host(req: &HttpRequest) -> actix_web::Error {
     let path = req.path();
-    let json = ["/api/", "/oauth/", "/userinfo", "/.well-known/"]
+    if path.starts_with("/oauth/") {
+        return oauth_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "no tenant is served at this host",
+        );
+    }
+    let json = ["/api/", "/userinfo", "/.well-known/"]
         .iter()
         .any(|p| path.starts_with(p));
     if json {
@@ -127,7 +145,18 @@ impl FromRequest for TenantHost {
                 Ok(_) => Err(unknown_host(&req)),
                 Err(e) => {
                     let path = req.path().to_owned();
-                    if path.starts_with("/api/") || path.starts_with("/oauth/") {
+                    if path.starts_with("/oauth/") {
+                        let status = crate::error::log_internal(&e.into());
+                        let (error, text) = if status == StatusCode::SERVICE_UNAVAILABLE {
+                            (
+                                "temporarily_unavailable",
+                                "the service is temporarily unavailable",
+                            )
+                        } else {
+                            ("server_error", "internal error")
+                        };
+                        Err(oauth_error(status, error, text))
+                    } else if path.starts_with("/api/") {
                         Err(ApiError::internal(e).into())
                     } else {
                         Err(PageError::internal(e).into())

@@ -130,12 +130,23 @@ pub async fn authorize(http: &reqwest::Client, t: &LoginTarget) -> Result<String
 
 /// The complete brokered login: /authorize → fake Exact (auto consent) → /login/callback →
 /// /oauth/token, ending with an RS256 ID token.
-pub async fn login(http: &reqwest::Client, t: &LoginTarget) -> Result<Steps, String> {
+///
+/// With `user = Some((fake_url, n))`, the fake Exact is told to sign in user `n` right before
+/// the browser gets there (untimed), so logins spread over many users as in real traffic.
+pub async fn login(
+    http: &reqwest::Client,
+    t: &LoginTarget,
+    user: Option<(&str, u32)>,
+) -> Result<Steps, String> {
     let mut steps = [0u32; 4];
 
     let start = Instant::now();
     let to_exact = authorize(http, t).await?;
     steps[0] = micros(start);
+
+    if let Some((fake_url, n)) = user {
+        set_fake_user(http, fake_url, n).await?;
+    }
 
     let start = Instant::now();
     let res = send(
@@ -193,8 +204,9 @@ pub async fn login(http: &reqwest::Client, t: &LoginTarget) -> Result<Steps, Str
 }
 
 /// Makes the fake Exact sign in user `n` at its next authorize request, so logins are spread
-/// over many users as in real traffic (not all upserting the same row). Concurrent virtual
-/// users may take each other's user; any user from the pool will do.
+/// over many users as in real traffic (not all upserting the same row). The user is global to
+/// the fake: a concurrent virtual user may take it, which only matters if two logins then
+/// upsert the same user at once (rare with the set made right before the authorize).
 pub async fn set_fake_user(http: &reqwest::Client, fake_url: &str, n: u32) -> Result<(), String> {
     let body = serde_json::json!({
         "user_id": format!("b0b2c3d4-0000-4000-8000-{n:012}"),

@@ -163,6 +163,31 @@ impl Outcome {
     pub fn p(&self, q: f64) -> Option<f64> {
         percentile(&self.latencies, q)
     }
+
+    /// Adds another run of the same scenario (paired rounds): sums, pooled latencies.
+    pub fn merge(&mut self, other: Outcome) {
+        self.ops += other.ops;
+        self.seconds += other.seconds;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+        for (mine, theirs) in self.steps.iter_mut().zip(other.steps) {
+            mine.extend(theirs);
+            mine.sort_unstable();
+        }
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.gatehouse_cpu += other.gatehouse_cpu;
+        self.pg_cpu = self.pg_cpu.zip(other.pg_cpu).map(|(a, b)| a + b);
+        self.rest_cpu += other.rest_cpu;
+        self.statements = None;
+        self.peak_rss_mb = match (self.peak_rss_mb, other.peak_rss_mb) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.peak_is_own &= other.peak_is_own;
+    }
 }
 
 /// Nearest-rank percentile of sorted µs values, in ms.

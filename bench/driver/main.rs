@@ -139,6 +139,7 @@ impl Node {
 /// Everything the run started, stopped in this order when dropped: nodes, the fake, the
 /// database, then the temporary directory is removed.
 pub struct Env {
+    pub node_one: Option<Node>,
     pub node_b: Option<Node>,
     pub node_a: Option<Node>,
     pub fake: Option<procs::Child>,
@@ -165,29 +166,39 @@ impl Env {
     }
 
     /// The settings node A runs with, for the services used in seeding.
-    pub fn settings(&self, port: u16) -> anyhow::Result<Settings> {
+    pub fn settings(&self, port: u16, database_url: &str) -> anyhow::Result<Settings> {
         let vars: HashMap<&str, String> = HashMap::from([
             ("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}")),
             ("GATEHOUSE_BASE_DOMAIN", format!("localhost:{port}")),
-            ("DATABASE_URL", self.pg().url.clone()),
+            ("DATABASE_URL", database_url.to_owned()),
             ("GATEHOUSE_MASTER_KEY", self.master_key.clone()),
         ]);
         Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    /// Spawns `gatehouse serve` on `port` and waits for `/readyz`; returns the node and the
-    /// time from spawning to the first 200.
+    /// Spawns `gatehouse serve` on `port` (on the main database) and waits for `/readyz`;
+    /// returns the node and the time from spawning to the first 200.
     pub async fn start_node(
         &self,
         label: &'static str,
         port: u16,
+    ) -> anyhow::Result<(Node, Duration)> {
+        let url = self.pg().url.clone();
+        self.start_node_on(label, port, &url).await
+    }
+
+    pub async fn start_node_on(
+        &self,
+        label: &'static str,
+        port: u16,
+        database_url: &str,
     ) -> anyhow::Result<(Node, Duration)> {
         let data_dir = self.dir.path().join(format!("node-{label}"));
         std::fs::create_dir_all(&data_dir)?;
         let mut envs: Vec<(&str, String)> = vec![
             ("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}")),
             ("GATEHOUSE_BASE_DOMAIN", format!("localhost:{port}")),
-            ("DATABASE_URL", self.pg().url.clone()),
+            ("DATABASE_URL", database_url.to_owned()),
             ("GATEHOUSE_MASTER_KEY", self.master_key.clone()),
             ("GATEHOUSE_DATA_DIR", data_dir.display().to_string()),
             // All load comes from one address: rate limits stay on (their cost is measured)
@@ -240,6 +251,26 @@ impl Env {
         let took = started.elapsed();
         Ok((Node { child, port, label }, took))
     }
+}
+
+/// Migrates with the binary under test, so the schema is the one it expects.
+pub async fn migrate(bin_dir: &Path, database_url: &str) -> anyhow::Result<()> {
+    let out = tokio::process::Command::new(bin_dir.join("gatehouse"))
+        .arg("migrate")
+        .env("DATABASE_URL", database_url)
+        .env("GATEHOUSE_MASTER_KEY", MasterKey::generate_text())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .context("running gatehouse migrate")?;
+    if !out.status.success() {
+        bail!(
+            "gatehouse migrate failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 pub fn free_port() -> anyhow::Result<u16> {
@@ -319,22 +350,7 @@ async fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Env> {
     }
     eprintln!("bench: starting PostgreSQL");
     let pg = pg::Pg::start(&dir.path().join("pg")).await?;
-    // Migrated by the binary under test, so the schema is the one it expects.
-    let migrate = tokio::process::Command::new(args.bin_dir.join("gatehouse"))
-        .arg("migrate")
-        .env("DATABASE_URL", &pg.url)
-        .env("GATEHOUSE_MASTER_KEY", MasterKey::generate_text())
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .context("running gatehouse migrate")?;
-    if !migrate.status.success() {
-        bail!(
-            "gatehouse migrate failed ({}): {}",
-            migrate.status,
-            String::from_utf8_lossy(&migrate.stderr)
-        );
-    }
+    migrate(&args.bin_dir, &pg.url).await?;
     report.header.push((
         "PostgreSQL".into(),
         format!(
@@ -385,6 +401,7 @@ async fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Env> {
         bail!("the fake Exact printed `{fake_url}` instead of its address");
     }
     Ok(Env {
+        node_one: None,
         node_b: None,
         node_a: None,
         fake: Some(fake),

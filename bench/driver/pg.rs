@@ -104,8 +104,10 @@ impl Pg {
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.server.port()
+    /// Creates another database on the same server; returns its URL.
+    pub async fn create_database(&self, name: &str) -> anyhow::Result<String> {
+        self.server.ensure_database(name).await?;
+        Ok(self.server.url(name).expose_secret().to_owned())
     }
 
     /// CPU seconds of the postmaster and all its processes so far.

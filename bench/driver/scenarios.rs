@@ -25,6 +25,7 @@ const CLIENT_CREDENTIALS: &str = "client_credentials grant";
 const MGMT_GET: &str = "management: GET connection";
 const MGMT_PATCH: &str = "management: PATCH connection";
 const MGMT_CREATE: &str = "management: POST connection";
+const PAIRED_ONE: &str = "paired rounds: complete login, 1-tenant database";
 /// How long a change may take to show on the other node before it counts as lost.
 const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -49,14 +50,10 @@ struct Extras {
     propagation_p99: Option<f64>,
 }
 
-/// Runs `op` as a closed-loop scenario and adds its row to the report.
-async fn measure<Op, Fut>(
-    report: &mut Report,
-    name: &str,
-    shape: Shape,
-    probes: &Probes<'_>,
-    op: Op,
-) where
+/// Runs `op` as a closed-loop scenario: `shape.concurrency` virtual users, each with its own
+/// HTTP client (cookie jar), calling `op(client, user index)` until the window closes.
+async fn run_op<Op, Fut>(name: &str, shape: &Shape, probes: &Probes<'_>, op: Op) -> load::Outcome
+where
     Op: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<Steps>, String>> + Send + 'static,
 {
@@ -67,7 +64,7 @@ async fn measure<Op, Fut>(
         shape.duration.as_secs()
     );
     let op = Arc::new(op);
-    let outcome = load::run(&shape, probes, move |user, mut rec| {
+    let outcome = load::run(shape, probes, move |user, mut rec| {
         let op = op.clone();
         async move {
             let http = http::client();
@@ -91,10 +88,15 @@ async fn measure<Op, Fut>(
             .map_or("n/a".into(), |v| format!("{v:.3}")),
         outcome.errors
     );
+    outcome
+}
+
+/// Adds a scenario's row to the report, with a note when it had errors.
+fn add_row(report: &mut Report, name: &str, outcome: load::Outcome) {
     if outcome.errors > 0 || outcome.ops == 0 {
         report.note(format!(
             "{name} ({} users): {} errors; first: {}",
-            shape.concurrency,
+            outcome.concurrency,
             outcome.errors,
             outcome.first_error.as_deref().unwrap_or("none recorded")
         ));
@@ -105,12 +107,42 @@ async fn measure<Op, Fut>(
     });
 }
 
+/// Runs `op` as a scenario and adds its row to the report.
+async fn measure<Op, Fut>(
+    report: &mut Report,
+    name: &str,
+    shape: Shape,
+    probes: &Probes<'_>,
+    op: Op,
+) where
+    Op: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<Steps>, String>> + Send + 'static,
+{
+    let outcome = run_op(name, &shape, probes, op).await;
+    add_row(report, name, outcome);
+}
+
 fn probes(env: &Env) -> Probes<'_> {
+    probes_of(env, env.node_a().pid())
+}
+
+fn probes_of(env: &Env, gatehouse: u32) -> Probes<'_> {
     Probes {
-        gatehouse: env.node_a().pid(),
+        gatehouse,
         pg: env.pg(),
         others: env.fake_pid(),
     }
+}
+
+/// One complete login on a random target, as a random user of the pool.
+async fn login_once(
+    http: reqwest::Client,
+    targets: Arc<Vec<LoginTarget>>,
+    fake: Arc<String>,
+) -> Result<Option<Steps>, String> {
+    let t = &targets[rand::random::<usize>() % targets.len()];
+    let user = rand::random::<u32>() % USER_POOL;
+    http::login(&http, t, Some((&fake, user))).await.map(Some)
 }
 
 /// Logins are spread over this many Exact users (per tenant).
@@ -132,17 +164,80 @@ async fn logins(
             name,
             args.shape(users),
             &probes(env),
-            move |http, _| {
-                let (targets, fake) = (targets.clone(), fake.clone());
-                async move {
-                    let t = &targets[rand::random::<usize>() % targets.len()];
-                    http::set_fake_user(&http, &fake, rand::random::<u32>() % USER_POOL).await?;
-                    http::login(&http, t).await.map(Some)
-                }
-            },
+            move |http, _| login_once(http, targets.clone(), fake.clone()),
         )
         .await;
     }
+}
+
+/// The one-tenant/many-tenants comparison, paired: a second database holding one tenant, its
+/// own node, and short rounds alternating between that node and node A (on the big database),
+/// so both sides see the same noise from the rest of the machine.
+async fn paired(
+    args: &Args,
+    env: &mut Env,
+    report: &mut Report,
+    hot: &[LoginTarget],
+    names: (&str, &str),
+) -> anyhow::Result<()> {
+    let users = Args::reference_users(&args.login_users);
+    let url = env.pg().create_database("gatehouse_one").await?;
+    crate::migrate(&env.bin_dir, &url).await?;
+    let port = free_port()?;
+    let settings = env.settings(port, &url)?;
+    let pool = gatehouse::db::connect(&secrecy::SecretString::from(url.clone()), 2).await?;
+    let bench =
+        seed::service_tenant(&pool, &env.sealer, &settings, "bench", &env.fake_url, &[]).await?;
+    pool.close().await;
+    let (node, _) = env.start_node_on("one", port, &url).await?;
+    let one = LoginTarget {
+        host: node.host(&bench.slug),
+        client_id: bench.web_client_id.clone(),
+        client_secret: bench.web_secret.clone(),
+        callback: seed::CALLBACK.into(),
+        connection: seed::CONNECTION.into(),
+    };
+    let one_pid = node.pid();
+    env.node_one = Some(node);
+    http::login(&http::client(), &one, None)
+        .await
+        .map_err(|e| anyhow!("a first login on the one-tenant node failed: {e}"))?;
+    let rounds = if args.quick { 2 } else { 3 };
+    let shape = Shape {
+        concurrency: users,
+        warmup: Duration::from_secs(2),
+        duration: Duration::from_secs((args.duration / 2).max(3)),
+    };
+    let fake = Arc::new(env.fake_url.clone());
+    let sides = [
+        (one_pid, Arc::new(vec![one])),
+        (env.node_a().pid(), Arc::new(hot.to_vec())),
+    ];
+    let mut merged: [Option<load::Outcome>; 2] = [None, None];
+    for round in 0..rounds {
+        for (i, (pid, targets)) in sides.iter().enumerate() {
+            let (targets, fake) = (targets.clone(), fake.clone());
+            let name = format!("{} (round {})", [names.0, names.1][i], round + 1);
+            let outcome = run_op(&name, &shape, &probes_of(env, *pid), move |http, _| {
+                login_once(http, targets.clone(), fake.clone())
+            })
+            .await;
+            match &mut merged[i] {
+                Some(m) => m.merge(outcome),
+                slot => *slot = Some(outcome),
+            }
+        }
+    }
+    if let Some(mut node) = env.node_one.take() {
+        node.child.stop(Duration::from_secs(10));
+    }
+    let [one_side, many_side] = merged;
+    for (name, outcome) in [(names.0, one_side), (names.1, many_side)] {
+        if let Some(o) = outcome {
+            add_row(report, name, o);
+        }
+    }
+    Ok(())
 }
 
 /// One login per target, 16 at a time: the caches of every tenant that will receive logins
@@ -164,7 +259,7 @@ async fn prime(targets: &[LoginTarget]) -> anyhow::Result<(Duration, u64)> {
                     if Instant::now() > deadline {
                         break;
                     }
-                    if http::login(&http, &t).await.is_err() {
+                    if http::login(&http, &t, None).await.is_err() {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -544,7 +639,8 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
     let mut extras = Extras::default();
     let port_a = free_port()?;
     let port_b = free_port()?;
-    let settings = env.settings(port_a)?;
+    let main_url = env.pg().url.clone();
+    let settings = env.settings(port_a, &main_url)?;
 
     // ---- one tenant -------------------------------------------------------------------
     eprintln!("bench: seeding the benchmark tenant through the services");
@@ -585,12 +681,14 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         callback: seed::CALLBACK.into(),
         connection: seed::CONNECTION.into(),
     };
-    http::login(&http::client(), &target).await.map_err(|e| {
-        anyhow!(
-            "a first login failed: {e}\nthe end of node A's log:\n{}",
-            env.node_a().child.log_tail()
-        )
-    })?;
+    http::login(&http::client(), &target, None)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "a first login failed: {e}\nthe end of node A's log:\n{}",
+                env.node_a().child.log_tail()
+            )
+        })?;
 
     {
         let target = Arc::new(target.clone());
@@ -750,7 +848,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         })
         .collect();
     hot.shuffle(&mut rand::thread_rng());
-    http::login(&http::client(), &hot[0])
+    http::login(&http::client(), &hot[0], None)
         .await
         .map_err(|e| anyhow!("a first login on a bulk-seeded tenant failed: {e}"))?;
     eprintln!("bench: priming {} tenants with one login each", hot.len());
@@ -763,7 +861,15 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         format!("{:.1} s, {errors} errors", took.as_secs_f64()),
     );
     let many = login_many(tenants.len() + 2);
-    logins(args, env, report, &many, hot).await;
+    logins(args, env, report, &many, hot.clone()).await;
+    let paired_names = (
+        PAIRED_ONE.to_owned(),
+        format!(
+            "paired rounds: complete login, {}-tenant database",
+            tenants.len() + 2
+        ),
+    );
+    paired(args, env, report, &hot, (&paired_names.0, &paired_names.1)).await?;
 
     let login_users = Args::reference_users(&args.login_users);
     report.statement_breakdowns = vec![
@@ -779,18 +885,28 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         (MGMT_CREATE.into(), args.mgmt_users),
         (many.clone(), login_users),
     ];
-    targets(args, report, &extras, &many);
+    targets(args, report, &extras, &many, &paired_names);
     Ok(())
 }
 
-fn targets(args: &Args, report: &mut Report, extras: &Extras, many: &str) {
+fn targets(
+    args: &Args,
+    report: &mut Report,
+    extras: &Extras,
+    many: &str,
+    paired: &(String, String),
+) {
     let users = Args::reference_users(&args.login_users);
-    let one = report
-        .row(LOGIN_ONE, users)
-        .map(|o| (o.per_op_ms(o.gatehouse_cpu), o.p(99.0)));
-    let big = report
-        .row(many, users)
-        .map(|o| (o.per_op_ms(o.gatehouse_cpu), o.p(99.0)));
+    let figures = |o: &load::Outcome| (o.per_op_ms(o.gatehouse_cpu), o.p(99.0));
+    // The paired rounds when they ran (same noise on both sides), else the separate runs.
+    let (one, big, how) = match (report.row(&paired.0, users), report.row(&paired.1, users)) {
+        (Some(a), Some(b)) => (Some(figures(a)), Some(figures(b)), "paired rounds"),
+        _ => (
+            report.row(LOGIN_ONE, users).map(figures),
+            report.row(many, users).map(figures),
+            "separate runs",
+        ),
+    };
     let best = report
         .rows_of(LOGIN_ONE)
         .map(|o| o.throughput())
@@ -859,14 +975,14 @@ fn targets(args: &Args, report: &mut Report, extras: &Extras, many: &str) {
     };
     let pct = |r: f64| format!("{:+.0}% ({r:.2}×)", (r - 1.0) * 100.0);
     report.target(
-        &format!("login CPU with many tenants vs 1 tenant ({users} users)"),
+        &format!("login CPU with many tenants vs 1 tenant ({users} users, {how})"),
         "within +10%",
         ratio(one.and_then(|o| o.0), big.and_then(|o| o.0)),
         pct,
         |r| r <= 1.10,
     );
     report.target(
-        &format!("login p99 with many tenants vs 1 tenant ({users} users)"),
+        &format!("login p99 with many tenants vs 1 tenant ({users} users, {how})"),
         "within +10%",
         ratio(one.and_then(|o| o.1), big.and_then(|o| o.1)),
         pct,

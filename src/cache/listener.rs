@@ -34,7 +34,9 @@ pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) {
 /// One listening session: returns when the connection is lost.
 async fn listen(pool: &sqlx::PgPool, cache: &ConfigCache) -> Result<(), sqlx::Error> {
     // A dedicated one-connection pool, so the listener never takes a request's connection.
-    let options = (*pool.connect_options()).clone().application_name("gatehouse-listener");
+    let options = (*pool.connect_options())
+        .clone()
+        .application_name("gatehouse-listener");
     let own_pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(3))

@@ -92,13 +92,24 @@ impl ConfigCache {
     }
 
     fn tag(&self, scope: Uuid) -> u64 {
-        let generation = self.generations.read().expect("generations lock").get(&scope).copied().unwrap_or(0);
+        let generation = self
+            .generations
+            .read()
+            .expect("generations lock")
+            .get(&scope)
+            .copied()
+            .unwrap_or(0);
         (self.epoch.load(Ordering::Acquire) << 32) ^ generation
     }
 
     /// A tenant's configuration changed (or, for `HOSTS`, host routing did).
     pub fn invalidate_tenant(&self, scope: Uuid) {
-        *self.generations.write().expect("generations lock").entry(scope).or_insert(0) += 1;
+        *self
+            .generations
+            .write()
+            .expect("generations lock")
+            .entry(scope)
+            .or_insert(0) += 1;
         self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -137,7 +148,13 @@ impl ConfigCache {
         self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn cached<K, V, E, F, Fut>(&self, cache: &Keyed<K, V>, scope: Uuid, key: K, load: F) -> Result<V, E>
+    async fn cached<K, V, E, F, Fut>(
+        &self,
+        cache: &Keyed<K, V>,
+        scope: Uuid,
+        key: K,
+        load: F,
+    ) -> Result<V, E>
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -157,12 +174,23 @@ impl ConfigCache {
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let value = load().await?;
         if live {
-            cache.insert(key, Tagged { tag, value: value.clone() });
+            cache.insert(
+                key,
+                Tagged {
+                    tag,
+                    value: value.clone(),
+                },
+            );
         }
         Ok(value)
     }
 
-    pub async fn tenant_by_host(&self, pool: &PgPool, host: &str, base_domain: &str) -> Result<Option<Tenant>, sqlx::Error> {
+    pub async fn tenant_by_host(
+        &self,
+        pool: &PgPool,
+        host: &str,
+        base_domain: &str,
+    ) -> Result<Option<Tenant>, sqlx::Error> {
         self.cached(&self.hosts, HOSTS, host.to_owned(), || async {
             match host.strip_suffix(&format!(".{base_domain}")) {
                 Some(slug) if !slug.contains('.') => db::tenants::by_slug(pool, slug).await,
@@ -173,61 +201,129 @@ impl ConfigCache {
         .await
     }
 
-    pub async fn client(&self, pool: &PgPool, tenant_id: Uuid, client_id: &str) -> Result<Option<Arc<Client>>, sqlx::Error> {
-        self.cached(&self.clients, tenant_id, (tenant_id, client_id.to_owned()), || async {
-            Ok(db::clients::by_id(pool, tenant_id, client_id).await?.map(Arc::new))
-        })
+    pub async fn client(
+        &self,
+        pool: &PgPool,
+        tenant_id: Uuid,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, sqlx::Error> {
+        self.cached(
+            &self.clients,
+            tenant_id,
+            (tenant_id, client_id.to_owned()),
+            || async {
+                Ok(db::clients::by_id(pool, tenant_id, client_id)
+                    .await?
+                    .map(Arc::new))
+            },
+        )
         .await
     }
 
-    pub async fn connection_by_name(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid, name: &str) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
-        self.cached(&self.connections_by_name, tenant_id, (tenant_id, name.to_owned()), || async {
-            match db::connections::by_name(pool, tenant_id, name).await? {
-                Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
-                None => Ok(None),
-            }
-        })
+    pub async fn connection_by_name(
+        &self,
+        pool: &PgPool,
+        sealer: &Sealer,
+        tenant_id: Uuid,
+        name: &str,
+    ) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
+        self.cached(
+            &self.connections_by_name,
+            tenant_id,
+            (tenant_id, name.to_owned()),
+            || async {
+                match db::connections::by_name(pool, tenant_id, name).await? {
+                    Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
+                    None => Ok(None),
+                }
+            },
+        )
         .await
     }
 
-    pub async fn connection_by_id(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid, connection_id: &str) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
-        self.cached(&self.connections_by_id, tenant_id, (tenant_id, connection_id.to_owned()), || async {
-            match db::connections::by_id(pool, tenant_id, connection_id).await? {
-                Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
-                None => Ok(None),
-            }
-        })
+    pub async fn connection_by_id(
+        &self,
+        pool: &PgPool,
+        sealer: &Sealer,
+        tenant_id: Uuid,
+        connection_id: &str,
+    ) -> Result<Option<Arc<LiveConnection>>, sqlx::Error> {
+        self.cached(
+            &self.connections_by_id,
+            tenant_id,
+            (tenant_id, connection_id.to_owned()),
+            || async {
+                match db::connections::by_id(pool, tenant_id, connection_id).await? {
+                    Some(c) => Ok(Some(Arc::new(live_connection(pool, sealer, c).await?))),
+                    None => Ok(None),
+                }
+            },
+        )
         .await
     }
 
     /// The tenant's current signing key, opened and parsed.
-    pub async fn signing_key(&self, pool: &PgPool, sealer: &Sealer, tenant_id: Uuid) -> anyhow::Result<Arc<SigningKey>> {
+    pub async fn signing_key(
+        &self,
+        pool: &PgPool,
+        sealer: &Sealer,
+        tenant_id: Uuid,
+    ) -> anyhow::Result<Arc<SigningKey>> {
         self.cached(&self.signing_keys, tenant_id, tenant_id, || async {
             let stored = db::signing_keys::current(pool, tenant_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("tenant has no current signing key"))?;
-            let der = sealer.open(&stored.private_key_sealed, &crate::services::keys::seal_context(tenant_id, &stored.kid))?;
+            let der = sealer.open(
+                &stored.private_key_sealed,
+                &crate::services::keys::seal_context(tenant_id, &stored.kid),
+            )?;
             Ok(Arc::new(SigningKey::from_pkcs8(&stored.kid, &der)?))
         })
         .await
     }
 
     /// The keys the tenant's JWKS publishes (current and recently retired).
-    pub async fn published_keys(&self, pool: &PgPool, tenant_id: Uuid) -> Result<Arc<Vec<StoredKey>>, sqlx::Error> {
+    pub async fn published_keys(
+        &self,
+        pool: &PgPool,
+        tenant_id: Uuid,
+    ) -> Result<Arc<Vec<StoredKey>>, sqlx::Error> {
         self.cached(&self.published_keys, tenant_id, tenant_id, || async {
-            let keys = db::signing_keys::published(pool, tenant_id, crate::services::keys::retired_key_retention()).await?;
+            let keys = db::signing_keys::published(
+                pool,
+                tenant_id,
+                crate::services::keys::retired_key_retention(),
+            )
+            .await?;
             // Only public halves are kept in memory.
-            Ok(Arc::new(keys.into_iter().map(|k| StoredKey { private_key_sealed: String::new(), ..k }).collect()))
+            Ok(Arc::new(
+                keys.into_iter()
+                    .map(|k| StoredKey {
+                        private_key_sealed: String::new(),
+                        ..k
+                    })
+                    .collect(),
+            ))
         })
         .await
     }
 }
 
-async fn live_connection(pool: &PgPool, sealer: &Sealer, connection: Connection) -> Result<LiveConnection, sqlx::Error> {
-    let enabled_clients = db::connections::enabled_clients(pool, connection.tenant_id, &connection.connection_id)
-        .await?
-        .into_iter()
-        .collect();
-    let upstream = crate::services::connections::upstream(sealer, &connection).map_err(|e| format!("{e:#}"));
-    Ok(LiveConnection { connection, enabled_clients, upstream })
+async fn live_connection(
+    pool: &PgPool,
+    sealer: &Sealer,
+    connection: Connection,
+) -> Result<LiveConnection, sqlx::Error> {
+    let enabled_clients =
+        db::connections::enabled_clients(pool, connection.tenant_id, &connection.connection_id)
+            .await?
+            .into_iter()
+            .collect();
+    let upstream =
+        crate::services::connections::upstream(sealer, &connection).map_err(|e| format!("{e:#}"));
+    Ok(LiveConnection {
+        connection,
+        enabled_clients,
+        upstream,
+    })
 }

@@ -163,10 +163,11 @@ pub async fn code(
 /// Deletes transactions and codes that expired more than a day ago.
 pub async fn purge_expired(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     // Expired transactions are kept a day: they count abandoned logins in connection health.
-    let a = sqlx::query("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
-        .execute(db)
-        .await?
-        .rows_affected();
+    let a =
+        sqlx::query("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
+            .execute(db)
+            .await?
+            .rows_affected();
     let b =
         sqlx::query("DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'")
             .execute(db)

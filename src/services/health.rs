@@ -47,7 +47,12 @@ pub struct ConnectionHealth {
 
 fn window(succeeded: i64, failed: i64, abandoned: i64) -> Window {
     let total = succeeded + failed + abandoned;
-    Window { succeeded, failed, abandoned, success_rate: (total > 0).then(|| succeeded as f64 / total as f64) }
+    Window {
+        succeeded,
+        failed,
+        abandoned,
+        success_rate: (total > 0).then(|| succeeded as f64 / total as f64),
+    }
 }
 
 pub async fn connection_health(
@@ -114,17 +119,26 @@ pub async fn connection_health(
     let last_failure = last.map(|(at, trace_id, description, details)| LastFailure {
         at,
         trace_id,
-        step: details.get("failed_step").and_then(Value::as_str).map(str::to_owned),
+        step: details
+            .get("failed_step")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         description,
         upstream_status: details.pointer("/upstream/status").and_then(Value::as_i64),
-        upstream_answer: details.pointer("/upstream/answer").and_then(Value::as_str).map(str::to_owned),
+        upstream_answer: details
+            .pointer("/upstream/answer")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     });
     let last_day = window(day_ok, day_failed, day_abandoned);
     let hints = hints(&last_day, last_failure.as_ref(), base_url, callback_url);
     Ok(ConnectionHealth {
         last_hour: window(hour_ok, hour_failed, hour_abandoned),
         last_day,
-        failure_steps: failure_steps.into_iter().map(|(step, count)| StepCount { step, count }).collect(),
+        failure_steps: failure_steps
+            .into_iter()
+            .map(|(step, count)| StepCount { step, count })
+            .collect(),
         upstream_ms_p50: p50,
         upstream_ms_p95: p95,
         last_failure,
@@ -133,10 +147,19 @@ pub async fn connection_health(
 }
 
 /// Plain-language hints for what usually causes the failures seen.
-fn hints(day: &Window, last: Option<&LastFailure>, base_url: &str, callback_url: &str) -> Vec<String> {
+fn hints(
+    day: &Window,
+    last: Option<&LastFailure>,
+    base_url: &str,
+    callback_url: &str,
+) -> Vec<String> {
     let mut hints = Vec::new();
     if let Some(last) = last {
-        let answer = last.upstream_answer.as_deref().unwrap_or("").to_ascii_lowercase();
+        let answer = last
+            .upstream_answer
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match last.step.as_deref() {
             Some("upstream_token_exchange") if matches!(last.upstream_status, Some(400 | 401)) => hints.push(format!(
                 "Exact refused the code exchange{}. Check that the client ID and client secret are those of the app registered at {base_url}, \

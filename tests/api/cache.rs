@@ -22,7 +22,9 @@ async fn wait_live(app: &TestApp) {
 
 async fn wait_invalidated(app: &TestApp, before: u64) {
     for _ in 0..500 {
-        if app.state.cache.stats.invalidations.load(Ordering::SeqCst) > before && app.state.cache.is_live() {
+        if app.state.cache.stats.invalidations.load(Ordering::SeqCst) > before
+            && app.state.cache.is_live()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -47,10 +49,18 @@ async fn a_change_committed_through_node_a_is_used_by_the_next_login_through_nod
     let web = node_a.create_client(&tenant, "regular_web").await;
     let spa = node_a.create_client(&tenant, "spa").await;
     let fake = start_fake_exact().await;
-    let connection_id = node_a.create_exact_connection(&tenant, "exact", &fake, &[&web]).await;
+    let connection_id = node_a
+        .create_exact_connection(&tenant, "exact", &fake, &[&web])
+        .await;
     // Each test node has its own base domain (its port), so the tenant's host differs per node.
     let tenant = node_b.tenant_on_this_node(&tenant);
-    let s = LoginSetup { app: node_b, tenant, web, spa, fake };
+    let s = LoginSetup {
+        app: node_b,
+        tenant,
+        web,
+        spa,
+        fake,
+    };
 
     let original = upstream_client_id(&s).await;
     // The setup's own notifications may still be arriving; soon node B serves from memory.
@@ -73,11 +83,24 @@ async fn a_change_committed_through_node_a_is_used_by_the_next_login_through_nod
             options: Some(json!({ "client_id": new_client_id, "baseUrl": s.fake.base_url() })),
             ..Default::default()
         };
-        services::connections::update(&node_a.pool, &node_a.state.sealer, s.tenant.tenant_id, &connection_id, &input, None, "test").await.unwrap();
+        services::connections::update(
+            &node_a.pool,
+            &node_a.state.sealer,
+            s.tenant.tenant_id,
+            &connection_id,
+            &input,
+            None,
+            "test",
+        )
+        .await
+        .unwrap();
         wait_invalidated(&s.app, before).await;
         let seen = upstream_client_id(&s).await;
         assert_ne!(seen, original);
-        assert_eq!(seen, new_client_id, "round {round}: node B used the committed change");
+        assert_eq!(
+            seen, new_client_id,
+            "round {round}: node B used the committed change"
+        );
     }
 }
 
@@ -93,9 +116,17 @@ async fn a_node_whose_notification_connection_drops_does_not_stay_stale() {
         .fetch_all(&s.app.pool)
         .await
         .unwrap();
-    assert!(!killed.is_empty(), "the listener connection was found and terminated");
+    assert!(
+        !killed.is_empty(),
+        "the listener connection was found and terminated"
+    );
     // Changed while the node cannot hear about it.
-    sqlx::query("UPDATE connections SET options = options || '{\"client_id\":\"changed-while-deaf\"}'").execute(&s.app.pool).await.unwrap();
+    sqlx::query(
+        "UPDATE connections SET options = options || '{\"client_id\":\"changed-while-deaf\"}'",
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
     wait_invalidated(&s.app, before).await;
     let seen = upstream_client_id(&s).await;
     assert_ne!(seen, original);
@@ -112,11 +143,25 @@ async fn a_change_made_by_another_process_reaches_a_running_node() {
     let other = s.app.create_client(&s.tenant, "regular_web").await;
     wait_invalidated(&s.app, before).await;
     let before = s.app.state.cache.stats.invalidations.load(Ordering::SeqCst);
-    let connection = gatehouse::db::connections::by_name(&s.app.pool, s.tenant.tenant_id, "exact").await.unwrap().unwrap();
-    services::connections::set_clients(&s.app.pool, s.tenant.tenant_id, &connection.connection_id, &[(other.client_id.clone(), true)], None, "cli").await.unwrap();
+    let connection = gatehouse::db::connections::by_name(&s.app.pool, s.tenant.tenant_id, "exact")
+        .await
+        .unwrap()
+        .unwrap();
+    services::connections::set_clients(
+        &s.app.pool,
+        s.tenant.tenant_id,
+        &connection.connection_id,
+        &[(other.client_id.clone(), true)],
+        None,
+        "cli",
+    )
+    .await
+    .unwrap();
     wait_invalidated(&s.app, before).await;
     let res = authorize(&s, &other, &[]).await;
     assert_eq!(res.status(), 302);
-    assert!(res.headers()["location"].to_str().unwrap().starts_with(&s.fake.base_url()));
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&s.fake.base_url()));
 }
-

@@ -13,16 +13,34 @@ async fn authorize_is_limited_per_ip_with_retry_after() {
     let mut statuses = Vec::new();
     for i in 0..8 {
         // Rotating the client id does not help: the IP's budget is spent.
-        let res = app.http.get(&url).query(&[("client_id", format!("client-{i}"))]).send().await.unwrap();
+        let res = app
+            .http
+            .get(&url)
+            .query(&[("client_id", format!("client-{i}"))])
+            .send()
+            .await
+            .unwrap();
         statuses.push(res.status().as_u16());
         if res.status() == 429 {
-            assert!(res.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            assert!(
+                res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+                    >= 1
+            );
         }
     }
     assert_eq!(&statuses[..5], &[400; 5]);
     assert_eq!(&statuses[5..], &[429; 3]);
     // Other doors keep their own budget.
-    let res = app.http.get(app.tenant_url(&tenant, "/.well-known/openid-configuration")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.tenant_url(&tenant, "/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -33,7 +51,15 @@ async fn the_management_api_and_token_endpoint_are_limited_per_ip() {
     for path in ["/oauth/token", "/api/v2/connections"] {
         let mut last = 0;
         for _ in 0..4 {
-            last = app.http.post(app.tenant_url(&tenant, path)).form(&[("grant_type", "client_credentials")]).send().await.unwrap().status().as_u16();
+            last = app
+                .http
+                .post(app.tenant_url(&tenant, path))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
         }
         assert_eq!(last, 429, "{path}");
     }
@@ -49,10 +75,22 @@ async fn wrong_client_secrets_lock_the_client_out_however_its_id_is_spelled() {
         let http = app.http.clone();
         let url = url.clone();
         async move {
-            let res = http.post(url).form(&[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &secret)]).send().await.unwrap();
+            let res = http
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &client_id),
+                    ("client_secret", &secret),
+                ])
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap();
-            (status, body["error"].as_str().unwrap_or_default().to_owned())
+            (
+                status,
+                body["error"].as_str().unwrap_or_default().to_owned(),
+            )
         }
     };
     for guess in ["a", "b", "c"] {
@@ -60,8 +98,19 @@ async fn wrong_client_secrets_lock_the_client_out_however_its_id_is_spelled() {
     }
     // Locked out now, even with the right secret, and even respelled.
     let right = client.client_secret.clone().unwrap();
-    assert_eq!(attempt(client.client_id.clone(), right.clone()).await, (429, "slow_down".into()));
-    assert_eq!(attempt(format!(" {} ", client.client_id.to_uppercase()), right.clone()).await.0, 429);
+    assert_eq!(
+        attempt(client.client_id.clone(), right.clone()).await,
+        (429, "slow_down".into())
+    );
+    assert_eq!(
+        attempt(
+            format!(" {} ", client.client_id.to_uppercase()),
+            right.clone()
+        )
+        .await
+        .0,
+        429
+    );
     // Rotating client ids from the same IP is locked out as well.
     assert_eq!(attempt("another-client".into(), "x".into()).await.0, 429);
 }

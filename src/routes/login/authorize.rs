@@ -91,7 +91,10 @@ pub async fn get(
     };
 
     let trace_id = Uuid::new_v4();
-    let back = AppRedirect { trace_id: Some(trace_id), ..back };
+    let back = AppRedirect {
+        trace_id: Some(trace_id),
+        ..back
+    };
     tracing::Span::current().record("trace_id", tracing::field::display(trace_id));
     tracing::Span::current().record("client", client.client_id.as_str());
     let mut trace = LoginTrace::new(trace_id);
@@ -105,11 +108,7 @@ pub async fn get(
         Ok(r) => r,
         Err((error, description)) => {
             trace
-                .fail(&state, &tenant,
-                    LoginStep::Authorize,
-                    &description,
-                    None,
-                )
+                .fail(&state, &tenant, LoginStep::Authorize, &description, None)
                 .await;
             return Ok(back.error(error, &description));
         }
@@ -127,11 +126,7 @@ pub async fn get(
     let Some(live) = live else {
         let description = "the connection does not exist or is not enabled for this application";
         trace
-            .fail(&state, &tenant,
-                LoginStep::Authorize,
-                description,
-                None,
-            )
+            .fail(&state, &tenant, LoginStep::Authorize, description, None)
             .await;
         return Ok(back.error("invalid_request", description));
     };
@@ -141,7 +136,9 @@ pub async fn get(
         Err(e) => {
             tracing::error!(error = %e, trace_id = %trace_id, "connection cannot be used");
             trace
-                .fail(&state, &tenant,
+                .fail(
+                    &state,
+                    &tenant,
                     LoginStep::Authorize,
                     "the connection is misconfigured",
                     None,
@@ -184,9 +181,10 @@ pub async fn get(
         },
     )
     .await?;
-    let location =
-        provider.authorize_url(upstream, &tenant.url("login/callback"), &upstream_state);
-    state.metrics.login_started(&tenant.tenant.slug, &connection.name);
+    let location = provider.authorize_url(upstream, &tenant.url("login/callback"), &upstream_state);
+    state
+        .metrics
+        .login_started(&tenant.tenant.slug, &connection.name);
     tracing::Span::current().record("connection", connection.name.as_str());
     tracing::info!(trace_id = %trace_id, tenant.slug = %tenant.tenant.slug, client.id = %client.client_id, connection.name = %connection.name, "login started");
     let cookie = Cookie::build(cookie_name, browser)

@@ -63,12 +63,17 @@ pub async fn get(
     tracing::Span::current().record("trace_id", tracing::field::display(txn.trace_id));
     tracing::Span::current().record("client", txn.client_id.as_str());
     let pool = &state.pool;
-    let live = state.cache.connection_by_id(pool, &state.sealer, tenant.id(), &txn.connection_id).await?;
+    let live = state
+        .cache
+        .connection_by_id(pool, &state.sealer, tenant.id(), &txn.connection_id)
+        .await?;
     let connection = match &live {
         Some(live) => &live.connection,
         None => {
             trace
-                .fail(&state, &tenant,
+                .fail(
+                    &state,
+                    &tenant,
                     LoginStep::Callback,
                     "the connection was deleted during the login",
                     None,
@@ -98,7 +103,9 @@ pub async fn get(
         };
         if error == "access_denied" {
             trace
-                .fail(&state, &tenant,
+                .fail(
+                    &state,
+                    &tenant,
                     LoginStep::Callback,
                     "the user declined access at the provider",
                     Some(&upstream),
@@ -107,7 +114,9 @@ pub async fn get(
             return Ok(back.error("access_denied", "the user declined access"));
         }
         trace
-            .fail(&state, &tenant,
+            .fail(
+                &state,
+                &tenant,
                 LoginStep::Callback,
                 &upstream.description,
                 Some(&upstream),
@@ -117,7 +126,9 @@ pub async fn get(
     }
     let Some(code) = params.get("code") else {
         trace
-            .fail(&state, &tenant,
+            .fail(
+                &state,
+                &tenant,
                 LoginStep::Callback,
                 "the provider sent neither a code nor an error",
                 None,
@@ -132,13 +143,23 @@ pub async fn get(
         Some(Ok((provider, upstream))) => (*provider, upstream),
         Some(Err(e)) => {
             tracing::error!(error = %e, "connection cannot be used");
-            trace.fail(&state, &tenant, LoginStep::UpstreamTokenExchange, "the connection is misconfigured", None).await;
+            trace
+                .fail(
+                    &state,
+                    &tenant,
+                    LoginStep::UpstreamTokenExchange,
+                    "the connection is misconfigured",
+                    None,
+                )
+                .await;
             return Ok(back.error("server_error", "the connection is misconfigured"));
         }
         None => {
             tracing::error!("connection vanished during the login");
             trace
-                .fail(&state, &tenant,
+                .fail(
+                    &state,
+                    &tenant,
                     LoginStep::UpstreamTokenExchange,
                     "the connection is misconfigured",
                     None,
@@ -148,8 +169,20 @@ pub async fn get(
         }
     };
     let started = Instant::now();
-    let exchanged = provider.exchange_code(&state.upstream, upstream, code, &tenant.url("login/callback")).await;
-    state.metrics.upstream_call(provider.strategy(), "token", exchanged.as_ref().err().map(|e| e.failure), started.elapsed());
+    let exchanged = provider
+        .exchange_code(
+            &state.upstream,
+            upstream,
+            code,
+            &tenant.url("login/callback"),
+        )
+        .await;
+    state.metrics.upstream_call(
+        provider.strategy(),
+        "token",
+        exchanged.as_ref().err().map(|e| e.failure),
+        started.elapsed(),
+    );
     let tokens = match exchanged {
         Ok(t) => t,
         Err(e) => {
@@ -165,8 +198,15 @@ pub async fn get(
     };
     trace.ok(LoginStep::UpstreamTokenExchange);
     let started = Instant::now();
-    let fetched = provider.fetch_profile(&state.upstream, upstream, &tokens).await;
-    state.metrics.upstream_call(provider.strategy(), "profile", fetched.as_ref().err().map(|e| e.failure), started.elapsed());
+    let fetched = provider
+        .fetch_profile(&state.upstream, upstream, &tokens)
+        .await;
+    state.metrics.upstream_call(
+        provider.strategy(),
+        "profile",
+        fetched.as_ref().err().map(|e| e.failure),
+        started.elapsed(),
+    );
     let profile = match fetched {
         Ok(p) => p,
         Err(e) => {
@@ -184,19 +224,14 @@ pub async fn get(
 
     let code = opaque_token(32);
     match finish_login(
-        &state,
-        &tenant,
-        &txn,
-        connection,
-        &profile,
-        &tokens,
-        &code,
-        &mut trace,
+        &state, &tenant, &txn, connection, &profile, &tokens, &code, &mut trace,
     )
     .await
     {
         Ok(()) => {
-            state.metrics.login_completed(&tenant.tenant.slug, &connection.name);
+            state
+                .metrics
+                .login_completed(&tenant.tenant.slug, &connection.name);
             tracing::info!(user.id = %profile.user_id, "login completed");
             Ok(back.code(&code))
         }

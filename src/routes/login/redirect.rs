@@ -29,7 +29,10 @@ impl AppRedirect {
             Some(trace) => format!("{description} (trace {trace})"),
             None => description.to_owned(),
         };
-        self.respond(vec![("error", error.to_owned()), ("error_description", description)])
+        self.respond(vec![
+            ("error", error.to_owned()),
+            ("error_description", description),
+        ])
     }
 
     pub fn code(&self, code: &str) -> HttpResponse {

@@ -63,7 +63,10 @@ impl TokenError {
                 basic_challenge: false,
             }
         } else if status == StatusCode::BAD_REQUEST {
-            TokenError::new("invalid_request", "the request holds characters that cannot be stored")
+            TokenError::new(
+                "invalid_request",
+                "the request holds characters that cannot be stored",
+            )
         } else {
             TokenError {
                 status,
@@ -78,7 +81,10 @@ impl TokenError {
         TokenError {
             status: StatusCode::TOO_MANY_REQUESTS,
             error: "slow_down",
-            description: format!("too many failed attempts; retry in {} s", wait.as_secs().max(1)),
+            description: format!(
+                "too many failed attempts; retry in {} s",
+                wait.as_secs().max(1)
+            ),
             basic_challenge: false,
         }
     }
@@ -248,7 +254,11 @@ async fn authenticate(
         state.limits.record_failure(Door::Token, &client_id, ip);
         TokenError::invalid_client(uses_basic)
     };
-    let Some(client) = state.cache.client(&state.pool, tenant.id(), &client_id).await? else {
+    let Some(client) = state
+        .cache
+        .client(&state.pool, tenant.id(), &client_id)
+        .await?
+    else {
         return Err(failed());
     };
     let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
@@ -271,8 +281,12 @@ async fn authorization_code(
     let code_hash = token_hash(code);
     let family_id = Uuid::new_v4();
     let pool = &state.pool;
-    let Some(record) = db::login::redeem_code(pool, tenant.id(), &code_hash, family_id).await?
+    // Redemption, the user lookup and the refresh token are one transaction: if any of it
+    // fails (the database going away, say), the code stays unused and nothing was issued.
+    let mut tx = pool.begin().await?;
+    let Some(record) = db::login::redeem_code(&mut *tx, tenant.id(), &code_hash, family_id).await?
     else {
+        drop(tx);
         // A replayed code revokes what its first redemption issued (RFC 6749 §4.1.2).
         if let Some(used) = db::login::code(pool, tenant.id(), &code_hash).await? {
             if let Some(family) = used.family_id {
@@ -322,10 +336,12 @@ async fn authorization_code(
         }
     };
     if let Some(err) = failure {
+        // A code presented wrongly is spent all the same.
+        tx.commit().await?;
         record_redemption(pool, tenant, &record, false, &err.description).await;
         return Err(err);
     }
-    let user = db::users::by_id(pool, tenant.id(), &record.user_id)
+    let user = db::users::by_id(&mut *tx, tenant.id(), &record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
     let mut response = issue_user_tokens(
@@ -343,7 +359,7 @@ async fn authorization_code(
     {
         let refresh = opaque_token(32);
         db::tokens::insert(
-            pool,
+            &mut *tx,
             tenant.id(),
             &token_hash(&refresh),
             family_id,
@@ -356,6 +372,7 @@ async fn authorization_code(
         .await?;
         response.insert("refresh_token".into(), json!(refresh));
     }
+    tx.commit().await?;
     record_redemption(pool, tenant, &record, true, "authorization code redeemed").await;
     Ok(Value::Object(response))
 }
@@ -490,7 +507,9 @@ async fn client_credentials(
         "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
         "gty": "client-credentials", "jti": opaque_token(16),
     });
-    let key = state.signing_key(tenant.id()).await
+    let key = state
+        .signing_key(tenant.id())
+        .await
         .map_err(TokenError::internal)?;
     let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
     Ok(
@@ -512,7 +531,9 @@ async fn issue_user_tokens(
     auth_time: DateTime<Utc>,
     nonce: Option<&str>,
 ) -> Result<Map<String, Value>, TokenError> {
-    let key = state.signing_key(tenant.id()).await
+    let key = state
+        .signing_key(tenant.id())
+        .await
         .map_err(TokenError::internal)?;
     let now = Utc::now().timestamp();
     let mut response = Map::new();

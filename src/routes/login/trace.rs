@@ -72,11 +72,19 @@ impl LoginTrace {
         description: &str,
         upstream: Option<&UpstreamError>,
     ) {
-        state.metrics.login_failed(&tenant.tenant.slug, self.connection.as_deref().unwrap_or("none"), step);
+        state.metrics.login_failed(
+            &tenant.tenant.slug,
+            self.connection.as_deref().unwrap_or("none"),
+            step,
+        );
         let upstream_json = upstream.map(|u| {
             json!({ "status": u.status, "answer": u.answer, "failure": u.failure, "description": u.description })
         });
-        self.push(step, "failed", upstream_json.clone().map(|u| json!({ "upstream": u })));
+        self.push(
+            step,
+            "failed",
+            upstream_json.clone().map(|u| json!({ "upstream": u })),
+        );
         let event = NewEvent {
             event_type: LOGIN_FAILURE,
             trace_id: Some(self.trace_id),
