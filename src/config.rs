@@ -74,6 +74,8 @@ pub struct Settings {
     /// `GATEHOUSE_RATE_LIMIT_FAILURES_PER_MINUTE`: failed client authentications per client id
     /// or IP before a one-minute lockout (default 10; 0 = off).
     pub rate_limit_failures_per_minute: u32,
+    /// `GATEHOUSE_METRICS`: `on` (default) or `off`; off only to measure what metrics cost.
+    pub metrics_enabled: bool,
 }
 
 impl Settings {
@@ -188,6 +190,16 @@ impl Settings {
                 0,
                 1_000_000,
             )?,
+            metrics_enabled: match get("GATEHOUSE_METRICS").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "GATEHOUSE_METRICS",
+                        message: format!("`{other}` must be `on` or `off`"),
+                    })
+                }
+            },
         })
     }
 

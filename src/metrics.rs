@@ -21,6 +21,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 pub struct Metrics {
+    /// Off only to measure what recording costs (`GATEHOUSE_METRICS=off`, for benchmarks).
+    enabled: bool,
     registry: Registry,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
@@ -45,12 +47,12 @@ fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registr
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(true)
     }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub fn new(enabled: bool) -> Self {
         let registry =
             Registry::new_custom(Some("gatehouse".into()), None).expect("valid registry prefix");
         let counter = |name: &str, help: &str, labels: &[&str]| {
@@ -67,6 +69,7 @@ impl Metrics {
             )
         };
         let metrics = Metrics {
+            enabled,
             http_requests: counter(
                 "http_requests_total",
                 "HTTP requests by route pattern, method and status",
@@ -144,6 +147,9 @@ impl Metrics {
     }
 
     pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
         self.http_requests
             .with_label_values(&[route, method, &status.to_string()])
             .inc();
@@ -153,18 +159,27 @@ impl Metrics {
     }
 
     pub fn login_started(&self, tenant: &str, connection: &str) {
+        if !self.enabled {
+            return;
+        }
         self.logins_started
             .with_label_values(&[tenant, connection])
             .inc();
     }
 
     pub fn login_completed(&self, tenant: &str, connection: &str) {
+        if !self.enabled {
+            return;
+        }
         self.logins_completed
             .with_label_values(&[tenant, connection])
             .inc();
     }
 
     pub fn login_failed(&self, tenant: &str, connection: &str, step: LoginStep) {
+        if !self.enabled {
+            return;
+        }
         self.logins_failed
             .with_label_values(&[tenant, connection, step.as_str()])
             .inc();
@@ -177,6 +192,9 @@ impl Metrics {
         outcome: Option<UpstreamFailure>,
         elapsed: Duration,
     ) {
+        if !self.enabled {
+            return;
+        }
         let outcome = match outcome {
             None => "ok",
             Some(UpstreamFailure::Timeout) => "timeout",

@@ -31,6 +31,7 @@ impl AppState {
             settings.upstream_timeout,
         );
         let limits = crate::rate_limit::RateLimits::new(&settings);
+        let settings_metrics = settings.metrics_enabled;
         Arc::new(AppState {
             settings,
             pool,
@@ -38,7 +39,7 @@ impl AppState {
             upstream,
             cache: Arc::new(ConfigCache::new(CACHE_ENTRIES)),
             verifying_keys: Default::default(),
-            metrics: crate::metrics::Metrics::new(),
+            metrics: crate::metrics::Metrics::new(settings_metrics),
             limits,
         })
     }
