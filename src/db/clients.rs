@@ -88,6 +88,21 @@ pub async fn by_id(
     .await
 }
 
+/// The client, locked until the transaction ends, so concurrent changes queue up.
+pub async fn by_id_for_update(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    client_id: &str,
+) -> Result<Option<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE"
+    ))
+    .bind(tenant_id)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn tester(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

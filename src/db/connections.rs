@@ -80,6 +80,22 @@ pub async fn by_id(
     .await
 }
 
+/// The connection, locked until the transaction ends, so concurrent changes queue up instead
+/// of one of them failing as stale.
+pub async fn by_id_for_update(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND connection_id = $2 FOR UPDATE"
+    ))
+    .bind(tenant_id)
+    .bind(connection_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn by_name(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

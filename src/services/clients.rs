@@ -195,7 +195,7 @@ pub async fn update(
     actor: &str,
 ) -> Result<Client, ServiceError> {
     let mut tx = pool.begin().await?;
-    let current = db::clients::by_id(&mut *tx, tenant_id, client_id)
+    let current = db::clients::by_id_for_update(&mut *tx, tenant_id, client_id)
         .await?
         .filter(|c| !c.is_tester)
         .ok_or(ServiceError::NotFound)?;

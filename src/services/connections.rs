@@ -186,7 +186,7 @@ pub async fn update(
         return Err(FieldError::new("strategy", "cannot be changed").into());
     }
     let mut tx = pool.begin().await?;
-    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+    let current = db::connections::by_id_for_update(&mut *tx, tenant_id, connection_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if expected_version.is_some_and(|v| v != current.version) {
@@ -260,7 +260,7 @@ pub async fn set_clients(
     actor: &str,
 ) -> Result<ConnectionView, ServiceError> {
     let mut tx = pool.begin().await?;
-    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+    let current = db::connections::by_id_for_update(&mut *tx, tenant_id, connection_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if expected_version.is_some_and(|v| v != current.version) {
@@ -329,7 +329,7 @@ pub async fn delete(
     actor: &str,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
-    let current = db::connections::by_id(&mut *tx, tenant_id, connection_id)
+    let current = db::connections::by_id_for_update(&mut *tx, tenant_id, connection_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if expected_version.is_some_and(|v| v != current.version) {
