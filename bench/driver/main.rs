@@ -212,6 +212,7 @@ impl Env {
             "GATEHOUSE_LOG_FORMAT",
             "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",
             "GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE",
+            "GATEHOUSE_METRICS",
         ] {
             if let Ok(v) = std::env::var(pass) {
                 envs.push((pass, v));
