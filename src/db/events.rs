@@ -17,6 +17,18 @@ pub struct NewEvent {
     pub details: serde_json::Value,
 }
 
+impl NewEvent {
+    /// An audit event for a configuration change by `actor`: "client updated Web app".
+    pub fn config_change(event_type: &'static str, actor: &str, subject: &str) -> Self {
+        NewEvent {
+            event_type,
+            actor: Some(actor.to_owned()),
+            description: format!("{} {subject}", event_type.replace('_', " ")),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Event {
     pub event_id: Uuid,

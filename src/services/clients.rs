@@ -321,19 +321,13 @@ async fn audit(
     client: &Client,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    db::events::record(
-        &mut **tx,
-        tenant_id,
-        &db::events::NewEvent {
-            event_type,
-            client_id: Some(client.client_id.clone()),
-            actor: Some(actor.to_owned()),
-            description: format!("{} {}", event_type.replace('_', " "), client.name),
-            ..Default::default()
-        },
-    )
-    .await
-    .map(|_| ())
+    let event = db::events::NewEvent {
+        client_id: Some(client.client_id.clone()),
+        ..db::events::NewEvent::config_change(event_type, actor, &client.name)
+    };
+    db::events::record(&mut **tx, tenant_id, &event)
+        .await
+        .map(|_| ())
 }
 
 /// Deletes a client, refusing (`Stale`) when it changed since `expected_version`.
@@ -408,20 +402,14 @@ async fn audit_grant(
     grant: &ClientGrant,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    db::events::record(
-        &mut **tx,
-        tenant_id,
-        &db::events::NewEvent {
-            event_type,
-            client_id: Some(grant.client_id.clone()),
-            actor: Some(actor.to_owned()),
-            description: format!("{} {}", event_type.replace('_', " "), grant.grant_id),
-            details: serde_json::json!({ "grant_id": grant.grant_id, "scope": grant.scope }),
-            ..Default::default()
-        },
-    )
-    .await
-    .map(|_| ())
+    let event = db::events::NewEvent {
+        client_id: Some(grant.client_id.clone()),
+        details: serde_json::json!({ "grant_id": grant.grant_id, "scope": grant.scope }),
+        ..db::events::NewEvent::config_change(event_type, actor, &grant.grant_id)
+    };
+    db::events::record(&mut **tx, tenant_id, &event)
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]

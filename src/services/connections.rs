@@ -393,18 +393,12 @@ async fn audit(
     connection: &Connection,
     actor: &str,
 ) -> Result<(), sqlx::Error> {
-    db::events::record(
-        &mut **tx,
-        tenant_id,
-        &db::events::NewEvent {
-            event_type,
-            connection: Some(connection.name.clone()),
-            actor: Some(actor.to_owned()),
-            description: format!("{} {}", event_type.replace('_', " "), connection.name),
-            details: serde_json::json!({ "connection_id": connection.connection_id, "version": connection.version }),
-            ..Default::default()
-        },
-    )
-    .await
-    .map(|_| ())
+    let event = db::events::NewEvent {
+        connection: Some(connection.name.clone()),
+        details: serde_json::json!({ "connection_id": connection.connection_id, "version": connection.version }),
+        ..db::events::NewEvent::config_change(event_type, actor, &connection.name)
+    };
+    db::events::record(&mut **tx, tenant_id, &event)
+        .await
+        .map(|_| ())
 }
