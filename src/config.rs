@@ -60,6 +60,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `GATEHOUSE_DB_MAX_CONNECTIONS`: pool size (default 10).
     pub db_max_connections: u32,
+    /// `GATEHOUSE_WORKERS`: HTTP worker threads (default: one per CPU).
+    pub workers: usize,
     /// `GATEHOUSE_UPSTREAM_TIMEOUT_MS`: total timeout of a call to an upstream provider
     /// (default 10000).
     pub upstream_timeout: Duration,
@@ -155,6 +157,13 @@ impl Settings {
             previous_master_keys,
             log_format,
             db_max_connections: parse_number(&get, "GATEHOUSE_DB_MAX_CONNECTIONS", 10, 1, 1000)?,
+            workers: parse_number(
+                &get,
+                "GATEHOUSE_WORKERS",
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                1,
+                256,
+            )?,
             upstream_timeout: Duration::from_millis(parse_number(
                 &get,
                 "GATEHOUSE_UPSTREAM_TIMEOUT_MS",

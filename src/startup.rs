@@ -44,6 +44,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let https = state.settings.public_scheme == crate::config::PublicScheme::Https;
         let data = web::Data::from(state.clone());
+        let workers = state.settings.workers;
         let server = HttpServer::new(move || {
             let mut headers = default_headers();
             if https {
@@ -77,6 +78,7 @@ impl Application {
                 )
                 .default_service(web::to(tenancy::not_found))
         })
+        .workers(workers)
         .listen(listener)?
         .shutdown_timeout(20)
         .run();

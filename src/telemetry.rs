@@ -1,5 +1,7 @@
 //! Logging setup: `tracing` with text or JSON output, filtered by `RUST_LOG`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -21,7 +23,12 @@ pub fn init(format: LogFormat) {
             )
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    // Colour codes only for a terminal, not in files and log collectors.
+                    .with_ansi(std::io::stdout().is_terminal()),
+            )
             .try_init(),
     };
     let _ = result;

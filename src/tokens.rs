@@ -1,14 +1,19 @@
-//! The JWTs Gatehouse issues (ID and access tokens) and the verification of access tokens it
-//! accepts: RS256 only, from the tenant's own published keys, with issuer, audience, expiry and
-//! token type checked. Anything else is a rejection, never a panic.
+//! The tokens Gatehouse issues and the verification of access tokens it accepts. ID tokens and
+//! management API access tokens are RS256 JWTs checked against the tenant's own published keys
+//! (issuer, audience, expiry and token type); access tokens for `/userinfo` are opaque, as
+//! Auth0's are when no API audience is asked for: the claims sealed (AES-256-GCM) under the
+//! master key and bound to the tenant, so only this deployment can read them and issuing one
+//! costs microseconds instead of an RSA signature. Anything else is a rejection, never a panic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::crypto::seal::{SealContext, Sealer};
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -61,21 +66,95 @@ pub enum Rejection {
     Internal(#[from] anyhow::Error),
 }
 
+/// What an opaque `/userinfo` access token is bound to: its tenant, and its purpose, so no
+/// other sealed value of the tenant opens as one.
+fn userinfo_token_context(tenant_id: Uuid) -> SealContext {
+    SealContext::new(tenant_id, "userinfo_access_token")
+}
+
+/// Seals the claims of a `/userinfo` access token into an opaque bearer token (its text uses
+/// only RFC 6750 `b64token` characters).
+pub fn seal_userinfo_token(sealer: &Sealer, tenant_id: Uuid, claims: &AccessClaims) -> String {
+    let json = serde_json::to_vec(claims).expect("access claims serialise");
+    sealer.seal(&json, &userinfo_token_context(tenant_id))
+}
+
+/// Whether a presented token is an opaque one (sealed) rather than a JWT. A JWT starts with its
+/// base64url header (`eyJ`), a sealed value with its version.
+pub fn is_opaque(token: &str) -> bool {
+    token.starts_with("v1.")
+}
+
+/// Opens an opaque `/userinfo` access token and checks issuer, audience and expiry, as for a
+/// JWT. A token of another tenant, a forged or altered one fail to open.
+pub fn open_userinfo_token(
+    sealer: &Sealer,
+    tenant: &TenantHost,
+    token: &str,
+    audience: &str,
+) -> Result<AccessClaims, Rejection> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Rejection::Invalid("token too large"));
+    }
+    let json = sealer
+        .open(token, &userinfo_token_context(tenant.id()))
+        .map_err(|_| Rejection::Invalid("invalid token"))?;
+    let claims: AccessClaims =
+        serde_json::from_slice(&json).map_err(|_| Rejection::Invalid("invalid token"))?;
+    if claims.iss != tenant.issuer.as_str() {
+        return Err(Rejection::Invalid("token issued by another issuer"));
+    }
+    let for_audience = match &claims.aud {
+        Audience::One(a) => a == audience,
+        Audience::Many(all) => all.iter().any(|a| a == audience),
+    };
+    if !for_audience {
+        return Err(Rejection::Invalid("token is for another audience"));
+    }
+    if claims.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp() {
+        return Err(Rejection::Invalid("token expired"));
+    }
+    Ok(claims)
+}
+
 /// Parsed public keys by (tenant, kid), like the key ring for private keys.
 #[derive(Default)]
 pub struct VerifyingKeys {
     parsed: RwLock<HashMap<(Uuid, String), Arc<DecodingKey>>>,
 }
 
+/// Verifies a JWT access token for `audience`. A token this node already verified under the
+/// tenant's current keys is not verified again (an API client sends the same token for an
+/// hour); only its expiry is checked.
 pub async fn verify_access_token(
     state: &AppState,
     tenant: &TenantHost,
     token: &str,
     audience: &str,
 ) -> Result<AccessClaims, Rejection> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Rejection::Invalid("token too large"));
+    }
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(audience)
+        .chain_update([0])
+        .chain_update(token)
+        .finalize()
+        .into();
+    if let Some(claims) = state.cache.verified_token(tenant.id(), digest) {
+        if claims.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp() {
+            return Err(Rejection::Invalid("token expired"));
+        }
+        return Ok((*claims).clone());
+    }
+    let version = state.cache.version(tenant.id());
     let kid = check_header(token)?;
     let key = decoding_key(state, tenant.id(), &kid).await?;
-    verify_with_key(token, &key, tenant.issuer.as_str(), audience)
+    let claims = verify_with_key(token, &key, tenant.issuer.as_str(), audience)?;
+    state
+        .cache
+        .remember_verified(tenant.id(), digest, version, Arc::new(claims.clone()));
+    Ok(claims)
 }
 
 /// The checks made before any key is looked up: size, a well-formed header, RS256 only, no
@@ -163,4 +242,80 @@ async fn decoding_key(
     }
     parsed.insert(cache_key, key.clone());
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::seal::MasterKey;
+    use crate::db::tenants::Tenant;
+
+    fn tenant(slug: &str) -> TenantHost {
+        TenantHost {
+            tenant: Tenant {
+                tenant_id: Uuid::new_v4(),
+                slug: slug.into(),
+                display_name: slug.into(),
+                created_at: chrono::Utc::now(),
+            },
+            host: format!("{slug}.example.com"),
+            issuer: format!("https://{slug}.example.com/"),
+        }
+    }
+
+    fn claims(t: &TenantHost, exp_in: i64) -> AccessClaims {
+        let now = chrono::Utc::now().timestamp();
+        AccessClaims {
+            iss: t.issuer.clone(),
+            sub: "exact|1".into(),
+            aud: Audience::Many(vec![t.url("userinfo")]),
+            iat: now,
+            exp: now + exp_in,
+            scope: "openid".into(),
+            azp: "client".into(),
+            jti: "j".into(),
+            gty: None,
+        }
+    }
+
+    fn sealer() -> Sealer {
+        Sealer::new(MasterKey::from_bytes(&[7u8; 32]).expect("32 bytes"), vec![])
+    }
+
+    #[test]
+    fn an_opaque_token_opens_only_at_its_tenant_for_its_audience_until_it_expires() {
+        let sealer = sealer();
+        let (a, b) = (tenant("a"), tenant("b"));
+        let token = seal_userinfo_token(&sealer, a.id(), &claims(&a, 3600));
+        assert!(is_opaque(&token));
+        let opened = open_userinfo_token(&sealer, &a, &token, &a.url("userinfo")).unwrap();
+        assert_eq!(opened.sub, "exact|1");
+        let refused = |t: &TenantHost, token: &str, audience: &str| {
+            matches!(
+                open_userinfo_token(&sealer, t, token, audience),
+                Err(Rejection::Invalid(_))
+            )
+        };
+        assert!(refused(&b, &token, &b.url("userinfo")), "another tenant");
+        assert!(refused(&a, &token, &a.url("api/v2/")), "another audience");
+        let expired = seal_userinfo_token(&sealer, a.id(), &claims(&a, -3600));
+        assert!(refused(&a, &expired, &a.url("userinfo")), "expired");
+        // Another sealed value of the same tenant (an upstream secret, say) is no token.
+        let other = sealer.seal(
+            &serde_json::to_vec(&claims(&a, 3600)).unwrap(),
+            &SealContext::new(a.id(), "connection:con_1:client_secret"),
+        );
+        assert!(refused(&a, &other, &a.url("userinfo")), "other purpose");
+        // Sealed under a master key this node does not have.
+        let foreign = seal_userinfo_token(
+            &Sealer::new(MasterKey::from_bytes(&[9u8; 32]).unwrap(), vec![]),
+            a.id(),
+            &claims(&a, 3600),
+        );
+        assert!(refused(&a, &foreign, &a.url("userinfo")), "foreign key");
+        assert!(
+            refused(&a, &"v1.".repeat(5000), &a.url("userinfo")),
+            "oversized"
+        );
+    }
 }

@@ -209,6 +209,7 @@ impl Env {
         for pass in [
             "RUST_LOG",
             "GATEHOUSE_DB_MAX_CONNECTIONS",
+            "GATEHOUSE_WORKERS",
             "GATEHOUSE_LOG_FORMAT",
             "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",
             "GATEHOUSE_RATE_LIMIT_CLIENT_PER_MINUTE",

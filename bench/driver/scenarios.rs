@@ -789,7 +789,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
     let keys = seed::generate_keys(4).await?;
     let sign = rs256_sign_ms(&keys[0]).await?;
     report.fact(
-        "reference: one RS256 signature with a parsed RSA-2048 key (aws-lc, one core, machine idle); a login signs 2 tokens, a client_credentials grant 1",
+        "reference: one RS256 signature with a parsed RSA-2048 key (aws-lc, one core, machine idle); a login signs 1 token (the ID token), a client_credentials grant 1 per client, audience and scope per half hour",
         format!("{sign:.3} ms"),
     );
     let tenants =

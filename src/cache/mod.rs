@@ -1,6 +1,9 @@
-//! The hot-path configuration cache: tenant by host, client by id, connection by name or id
-//! (with its opened upstream settings and enabled clients) and the tenant's keys, bounded in
-//! size and invalidated on every node through PostgreSQL `LISTEN/NOTIFY` (see `listener.rs`).
+//! The hot-path configuration cache: tenant by host, client by id, client grant by audience,
+//! connection by name or id (with its opened upstream settings and enabled clients) and the
+//! tenant's keys, bounded in size and invalidated on every node through PostgreSQL
+//! `LISTEN/NOTIFY` (see `listener.rs`). Machine-to-machine access tokens are kept here too, so a
+//! client asking again for the same audience and scopes gets its unexpired token back instead
+//! of costing another RSA signature; any configuration change of the tenant drops them.
 //!
 //! Correctness rule: an entry is tagged with its tenant's generation as it was *before* the
 //! database read that produced it. A notification bumps the generation, so anything read before
@@ -22,11 +25,21 @@ use uuid::Uuid;
 use crate::crypto::seal::Sealer;
 use crate::crypto::signing::SigningKey;
 use crate::db;
-use crate::db::clients::Client;
+use crate::db::clients::{Client, ClientGrant};
 use crate::db::connections::Connection;
 use crate::db::signing_keys::StoredKey;
 use crate::db::tenants::Tenant;
 use crate::providers::{Provider, UpstreamConfig};
+
+/// A `client_credentials` access token as issued, for handing out again while it is fresh.
+pub struct IssuedToken {
+    pub access_token: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// Which client, audience and scopes a machine-to-machine token was issued for.
+pub type IssuedTokenKey = (Uuid, String, String, String);
 
 /// A connection ready for logins.
 pub struct LiveConnection {
@@ -55,6 +68,10 @@ type Keyed<K, V> = Cache<K, Tagged<V>>;
 pub struct ConfigCache {
     hosts: Keyed<String, Option<Tenant>>,
     clients: Keyed<(Uuid, String), Option<Arc<Client>>>,
+    grants: Keyed<(Uuid, String, String), Option<Arc<ClientGrant>>>,
+    issued_tokens: Keyed<IssuedTokenKey, Arc<IssuedToken>>,
+    /// Access tokens that passed verification, by (tenant, SHA-256 of audience and token).
+    verified_tokens: Keyed<(Uuid, [u8; 32]), Arc<crate::tokens::AccessClaims>>,
     connections_by_name: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
     connections_by_id: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
     signing_keys: Keyed<Uuid, Arc<SigningKey>>,
@@ -75,6 +92,9 @@ impl ConfigCache {
         ConfigCache {
             hosts: Cache::new(capacity),
             clients: Cache::new(capacity),
+            grants: Cache::new(capacity),
+            issued_tokens: Cache::new(capacity),
+            verified_tokens: Cache::new(capacity),
             connections_by_name: Cache::new(capacity),
             connections_by_id: Cache::new(capacity),
             signing_keys: Cache::new(capacity),
@@ -141,6 +161,9 @@ impl ConfigCache {
         self.generations.write().expect("generations lock").clear();
         self.hosts.invalidate_all();
         self.clients.invalidate_all();
+        self.grants.invalidate_all();
+        self.issued_tokens.invalidate_all();
+        self.verified_tokens.invalidate_all();
         self.connections_by_name.invalidate_all();
         self.connections_by_id.invalidate_all();
         self.signing_keys.invalidate_all();
@@ -218,6 +241,96 @@ impl ConfigCache {
             },
         )
         .await
+    }
+
+    /// The client's grant for an audience (`client_credentials`).
+    pub async fn grant(
+        &self,
+        pool: &PgPool,
+        tenant_id: Uuid,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<Option<Arc<ClientGrant>>, sqlx::Error> {
+        self.cached(
+            &self.grants,
+            tenant_id,
+            (tenant_id, client_id.to_owned(), audience.to_owned()),
+            || async {
+                Ok(db::clients::grant_for(pool, tenant_id, client_id, audience)
+                    .await?
+                    .map(Arc::new))
+            },
+        )
+        .await
+    }
+
+    /// The tenant's configuration version as of now, to take *before* reading what an issued
+    /// token depends on (see [`ConfigCache::remember_token`]).
+    pub fn version(&self, tenant_id: Uuid) -> u64 {
+        self.tag(tenant_id)
+    }
+
+    /// A token issued for exactly this key under the tenant's current configuration that is
+    /// still valid until at least `fresh_until` (a Unix time).
+    pub fn reusable_token(
+        &self,
+        key: &IssuedTokenKey,
+        fresh_until: i64,
+    ) -> Option<Arc<IssuedToken>> {
+        if !self.is_live() {
+            return None;
+        }
+        let entry = self.issued_tokens.get(key)?;
+        (entry.tag == self.tag(key.0) && entry.value.expires_at >= fresh_until)
+            .then_some(entry.value)
+    }
+
+    /// Keeps a token for reuse, tagged with the configuration `version` read before its grant
+    /// and key were: a change committed since then makes it unusable.
+    pub fn remember_token(&self, key: IssuedTokenKey, version: u64, token: Arc<IssuedToken>) {
+        if self.is_live() {
+            self.issued_tokens.insert(
+                key,
+                Tagged {
+                    tag: version,
+                    value: token,
+                },
+            );
+        }
+    }
+
+    /// The claims of an access token this node verified under the tenant's current keys
+    /// (its expiry is for the caller to check: a verified token still expires).
+    pub fn verified_token(
+        &self,
+        tenant_id: Uuid,
+        digest: [u8; 32],
+    ) -> Option<Arc<crate::tokens::AccessClaims>> {
+        if !self.is_live() {
+            return None;
+        }
+        let entry = self.verified_tokens.get(&(tenant_id, digest))?;
+        (entry.tag == self.tag(tenant_id)).then_some(entry.value)
+    }
+
+    /// Remembers a verified token, tagged with the configuration `version` read before its key
+    /// was: a key rotated or revoked since makes the entry unusable.
+    pub fn remember_verified(
+        &self,
+        tenant_id: Uuid,
+        digest: [u8; 32],
+        version: u64,
+        claims: Arc<crate::tokens::AccessClaims>,
+    ) {
+        if self.is_live() {
+            self.verified_tokens.insert(
+                (tenant_id, digest),
+                Tagged {
+                    tag: version,
+                    value: claims,
+                },
+            );
+        }
     }
 
     pub async fn connection_by_name(

@@ -1,10 +1,16 @@
 //! Login transactions (between /authorize and /login/callback) and authorization codes
 //! (between /login/callback and /oauth/token). Both are single use: they are consumed by one
 //! atomic statement, so two racing requests cannot both succeed.
+//!
+//! The writes of a login are few statements on purpose: each is a round trip to PostgreSQL on
+//! the login's path, and those round trips, not the SQL, are most of the database's cost.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
+use sqlx::{FromRow, PgExecutor, Row};
 use uuid::Uuid;
+
+use crate::db::events::NewEvent;
+use crate::db::users::{RootAttributes, RootAttributesPolicy, User};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LoginTransaction {
@@ -94,29 +100,104 @@ pub struct AuthorizationCode {
     pub family_id: Option<Uuid>,
 }
 
-pub async fn insert_code(
+/// The upstream identity a login came through.
+pub struct LoginIdentity<'a> {
+    pub connection_id: &'a str,
+    pub connection_name: &'a str,
+    pub provider: &'a str,
+    pub provider_user_id: &'a str,
+    pub profile_data: &'a serde_json::Value,
+    pub tokens_sealed: &'a str,
+}
+
+/// What a successful callback stores: the user (created, or another login recorded per
+/// `policy`), their identity, the application's code and the login event.
+pub struct CompletedLogin<'a> {
+    pub user_id: &'a str,
+    pub attributes: &'a RootAttributes,
+    pub policy: RootAttributesPolicy,
+    pub identity: LoginIdentity<'a>,
+    pub code_hash: &'a [u8],
+    pub code: &'a AuthorizationCode,
+    pub event: &'a NewEvent,
+}
+
+/// Stores a completed login in one statement: atomic (all of it or none) and one round trip.
+pub async fn complete(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    code_hash: &[u8],
-    code: &AuthorizationCode,
+    login: &CompletedLogin<'_>,
 ) -> Result<(), sqlx::Error> {
+    // A brand-new user always gets the attributes; `never_on_login` only protects later logins.
+    let overwrite = login.policy == RootAttributesPolicy::OnEachLogin;
+    let (attrs, identity, code, event) =
+        (login.attributes, &login.identity, login.code, login.event);
     sqlx::query(
-        "INSERT INTO authorization_codes (tenant_id, code_hash, trace_id, client_id, user_id, connection_id,
-            redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "WITH u AS (
+            INSERT INTO users (tenant_id, user_id, email, name, nickname, given_name, family_name, picture,
+                locale, logins_count, last_login)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
+            ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+                email = CASE WHEN $10 THEN EXCLUDED.email ELSE users.email END,
+                name = CASE WHEN $10 THEN EXCLUDED.name ELSE users.name END,
+                nickname = CASE WHEN $10 THEN EXCLUDED.nickname ELSE users.nickname END,
+                given_name = CASE WHEN $10 THEN EXCLUDED.given_name ELSE users.given_name END,
+                family_name = CASE WHEN $10 THEN EXCLUDED.family_name ELSE users.family_name END,
+                picture = CASE WHEN $10 THEN EXCLUDED.picture ELSE users.picture END,
+                locale = CASE WHEN $10 THEN EXCLUDED.locale ELSE users.locale END,
+                logins_count = users.logins_count + 1,
+                last_login = now(),
+                updated_at = now()
+            RETURNING user_id
+         ), i AS (
+            INSERT INTO identities (tenant_id, user_id, connection_id, connection_name, provider,
+                provider_user_id, profile_data, tokens_sealed)
+            SELECT $1, user_id, $11, $12, $13, $14, $15, $16 FROM u
+            ON CONFLICT (tenant_id, user_id, connection_id) DO UPDATE SET
+                connection_name = EXCLUDED.connection_name, profile_data = EXCLUDED.profile_data,
+                tokens_sealed = EXCLUDED.tokens_sealed, updated_at = now()
+         ), c AS (
+            INSERT INTO authorization_codes (tenant_id, code_hash, trace_id, client_id, user_id,
+                connection_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
+            SELECT $1, $17, $18, $19, user_id, $11, $20, $21, $22, $23, $24, $25 FROM u
+         )
+         INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor,
+            description, details)
+         SELECT $1, $26, $27, $28, $29, $30, user_id, $31, $32, $33 FROM u",
     )
     .bind(tenant_id)
-    .bind(code_hash)
+    .bind(login.user_id)
+    .bind(&attrs.email)
+    .bind(&attrs.name)
+    .bind(&attrs.nickname)
+    .bind(&attrs.given_name)
+    .bind(&attrs.family_name)
+    .bind(&attrs.picture)
+    .bind(&attrs.locale)
+    .bind(overwrite)
+    .bind(identity.connection_id)
+    .bind(identity.connection_name)
+    .bind(identity.provider)
+    .bind(identity.provider_user_id)
+    .bind(identity.profile_data)
+    .bind(identity.tokens_sealed)
+    .bind(login.code_hash)
     .bind(code.trace_id)
     .bind(&code.client_id)
-    .bind(&code.user_id)
-    .bind(&code.connection_id)
     .bind(&code.redirect_uri)
     .bind(&code.scope)
     .bind(&code.nonce)
     .bind(&code.code_challenge)
     .bind(code.auth_time)
     .bind(code.expires_at)
+    .bind(Uuid::new_v4())
+    .bind(event.event_type)
+    .bind(event.trace_id)
+    .bind(&event.client_id)
+    .bind(&event.connection)
+    .bind(&event.actor)
+    .bind(&event.description)
+    .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
     .execute(db)
     .await
     .map(|_| ())
@@ -143,6 +224,121 @@ pub async fn redeem_code(
     .bind(family_id)
     .fetch_optional(db)
     .await
+}
+
+/// What redeeming a code at the token endpoint asks for, and what the request presented.
+pub struct Redemption<'a> {
+    pub code_hash: &'a [u8],
+    /// The family of refresh tokens this redemption starts (and that a replay revokes).
+    pub family_id: Uuid,
+    /// The refresh token to store if the redemption is valid and the code's scope includes
+    /// `offline_access`; `None` when the client may not use refresh tokens.
+    pub refresh_token_hash: Option<&'a [u8]>,
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The authenticated client.
+    pub client_id: &'a str,
+    /// The `redirect_uri` sent, if any, and whether the client may omit it (it has exactly
+    /// one callback URL).
+    pub redirect_uri: Option<&'a str>,
+    pub redirect_uri_optional: bool,
+    /// The S256 of the `code_verifier` sent, if any.
+    pub verifier_s256: Option<&'a str>,
+    /// The event types recorded for a good and a refused redemption.
+    pub redeemed_event: &'static str,
+    pub refused_event: &'static str,
+}
+
+/// A redeemed code: why it was refused (`None`: it was good), its user and whether a refresh
+/// token was stored for it.
+pub struct Redeemed {
+    pub code: AuthorizationCode,
+    pub refused: Option<String>,
+    pub user: Option<User>,
+    pub refresh_issued: bool,
+}
+
+/// Redeems a code in one statement (atomic, and one round trip): spends it if unused (exactly
+/// one of any number of concurrent redemptions gets `Some`), checks it against what the
+/// request presented, reads its user, stores the refresh token of a good redemption and
+/// records the outcome as an event. A code presented wrongly is spent all the same (RFC 6749
+/// §4.1.2 wants codes single use, not single *successful* use). `None` if the code is unknown
+/// or was already used.
+pub async fn redeem(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    redemption: &Redemption<'_>,
+) -> Result<Option<Redeemed>, sqlx::Error> {
+    // The checks are here rather than in Rust so that their outcome can be stored with the
+    // redemption itself. The code's and the user's columns share only `user_id`, the join key,
+    // so both rows decode from the one result row. (Comparing the PKCE challenge need not be
+    // constant-time: it is a hash of the secret, and was sent in the clear at /authorize.)
+    let row = sqlx::query(&format!(
+        "WITH c AS (
+            UPDATE authorization_codes SET used_at = now(), family_id = $3
+            WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING {CODE_COLUMNS}
+         ), v AS (
+            SELECT c.*, CASE
+                WHEN c.expires_at < now() THEN 'the code has expired'
+                WHEN c.client_id <> $6 THEN 'the code was issued to another client'
+                WHEN CASE WHEN $7::text IS NULL THEN NOT $8 ELSE $7 <> c.redirect_uri END
+                    THEN 'redirect_uri does not match the authorization request'
+                WHEN c.code_challenge IS NOT NULL AND $9::text IS NULL
+                    THEN 'code_verifier is required'
+                WHEN c.code_challenge IS NOT NULL AND $9 <> c.code_challenge
+                    THEN 'code_verifier does not match the code_challenge'
+                WHEN c.code_challenge IS NULL AND $9 IS NOT NULL
+                    THEN 'code_verifier was sent but the authorization request had no code_challenge'
+                WHEN NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = c.user_id)
+                    THEN 'the user no longer exists'
+            END AS refused
+            FROM c
+         ), r AS (
+            INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
+                auth_time, expires_at)
+            SELECT $1, $4, $3, v.client_id, v.user_id, v.scope, v.auth_time, $5 FROM v
+            WHERE v.refused IS NULL AND $4::bytea IS NOT NULL
+              AND 'offline_access' = ANY (string_to_array(v.scope, ' '))
+            RETURNING 1
+         ), e AS (
+            INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, user_id, description,
+                details)
+            SELECT $1, $10, CASE WHEN v.refused IS NULL THEN $11 ELSE $12 END, v.trace_id,
+                v.client_id, v.user_id, coalesce(v.refused, 'authorization code redeemed'),
+                jsonb_build_object('step', 'code_redeemed',
+                    'outcome', CASE WHEN v.refused IS NULL THEN 'ok' ELSE 'failed' END)
+            FROM v
+         )
+         SELECT v.*, u.email, u.email_verified, u.name, u.nickname, u.given_name, u.family_name,
+            u.picture, u.locale, u.logins_count, u.last_login, u.created_at, u.updated_at,
+            u.user_id IS NOT NULL AS user_exists, EXISTS (SELECT 1 FROM r) AS refresh_issued
+         FROM v LEFT JOIN users u ON u.tenant_id = $1 AND u.user_id = v.user_id"
+    ))
+    .bind(tenant_id)
+    .bind(redemption.code_hash)
+    .bind(redemption.family_id)
+    .bind(redemption.refresh_token_hash)
+    .bind(redemption.refresh_expires_at)
+    .bind(redemption.client_id)
+    .bind(redemption.redirect_uri)
+    .bind(redemption.redirect_uri_optional)
+    .bind(redemption.verifier_s256)
+    .bind(Uuid::new_v4())
+    .bind(redemption.redeemed_event)
+    .bind(redemption.refused_event)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let user = if row.try_get::<bool, _>("user_exists")? {
+        Some(User::from_row(&row)?)
+    } else {
+        None
+    };
+    Ok(Some(Redeemed {
+        code: AuthorizationCode::from_row(&row)?,
+        refused: row.try_get("refused")?,
+        user,
+        refresh_issued: row.try_get("refresh_issued")?,
+    }))
 }
 
 /// The code as stored, used or not (to recognise a replay).

@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::connections::{Connection, ConnectionFields};
 use crate::domain::{ConnectionName, DisplayName, FieldError};
 use crate::providers::{self, Provider, UpstreamConfig};
+use crate::state::AppState;
 
 /// A connection with the clients it is enabled for: what the API and dashboard show.
 #[derive(Clone, Debug)]
@@ -352,6 +353,27 @@ pub async fn view(
     let enabled_clients = db::connections::enabled_clients(pool, tenant_id, connection_id).await?;
     Ok(ConnectionView {
         connection,
+        enabled_clients,
+    })
+}
+
+/// The connection as this node's configuration cache has it: what logins use, and at most a
+/// notification's delay (milliseconds) behind a change made through another node. Changes go
+/// through [`view`], which always reads the database.
+pub async fn cached_view(
+    state: &AppState,
+    tenant_id: Uuid,
+    connection_id: &str,
+) -> Result<ConnectionView, ServiceError> {
+    let live = state
+        .cache
+        .connection_by_id(&state.pool, &state.sealer, tenant_id, connection_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let mut enabled_clients: Vec<String> = live.enabled_clients.iter().cloned().collect();
+    enabled_clients.sort_unstable();
+    Ok(ConnectionView {
+        connection: live.connection.clone(),
         enabled_clients,
     })
 }

@@ -159,15 +159,27 @@ async fn a_confidential_web_client_completes_the_whole_login_and_gets_verifiable
     assert_eq!(claims["email_verified"], false);
     assert!(claims.contains_key("auth_time"));
 
-    // The access token opens /userinfo.
-    let userinfo: Value = s
-        .app
-        .http
-        .get(s.app.tenant_url(&s.tenant, "/userinfo"))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
+    // The access token is opaque (no audience was asked for, as with Auth0) and opens
+    // /userinfo; altered by one character, it opens nothing.
+    let access_token = body["access_token"].as_str().unwrap();
+    assert!(
+        decode_header(access_token).is_err(),
+        "an opaque access token, not a JWT: {access_token}"
+    );
+    let userinfo_of = |token: String| {
+        let http = s.app.http.clone();
+        let url = s.app.tenant_url(&s.tenant, "/userinfo");
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let mut altered = access_token.to_owned();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    for forged in [altered, format!("{access_token}x"), "v1.000000.AAAA".into()] {
+        let res = userinfo_of(forged.clone()).await;
+        assert_eq!(res.status(), 401, "{forged}");
+    }
+    let userinfo: Value = userinfo_of(access_token.to_owned())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -337,6 +337,34 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 }
 
 #[tokio::test]
+async fn a_refused_redemption_leaves_no_usable_refresh_token() {
+    let s = login_setup().await;
+    let live_refresh_tokens = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM refresh_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(s.tenant.tenant_id)
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap()
+    };
+    // The code's scope asks for offline_access, so its redemption stores a refresh token in
+    // the same statement; the redirect URI is wrong, so none may stay usable.
+    let code = fresh_code(&s).await;
+    let mut form = web_form(&s, &code);
+    form[2] = ("redirect_uri", "https://app.example.com/elsewhere");
+    assert_eq!(
+        error_of(redeem(&s, &form).await).await,
+        (400, "invalid_grant".into())
+    );
+    assert_eq!(live_refresh_tokens().await, 0);
+    let code = fresh_code(&s).await;
+    let ok: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    assert!(ok["refresh_token"].is_string());
+    assert_eq!(live_refresh_tokens().await, 1);
+}
+
+#[tokio::test]
 async fn a_refresh_token_is_bound_to_its_client() {
     let s = login_setup().await;
     let other = s.app.create_client(&s.tenant, "regular_web").await;
@@ -493,4 +521,49 @@ async fn logout_returns_only_to_an_allowed_logout_url() {
     }
     let plain = s.app.http.get(&url).send().await.unwrap();
     assert_eq!(plain.status(), 200);
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_removes_its_logins_codes_tokens_and_events() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    let ok: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    assert!(ok["refresh_token"].is_string());
+    login(&s, &s.web, &[]).await; // one more code, left unredeemed
+    authorize(&s, &s.web, &[]).await; // a login left at the provider
+    let rows = |table: &'static str| {
+        let pool = s.app.pool.clone();
+        let tenant_id = s.tenant.tenant_id;
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT count(*) FROM {table} WHERE tenant_id = $1"
+            ))
+            .bind(tenant_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let tables = [
+        "login_transactions",
+        "authorization_codes",
+        "refresh_tokens",
+        "events",
+        "users",
+    ];
+    for table in tables {
+        assert!(rows(table).await > 0, "{table} has rows of the tenant");
+    }
+    sqlx::query("DELETE FROM tenants WHERE tenant_id = $1")
+        .bind(s.tenant.tenant_id)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    for table in tables {
+        assert_eq!(
+            rows(table).await,
+            0,
+            "{table} keeps rows of a deleted tenant"
+        );
+    }
 }

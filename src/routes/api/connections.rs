@@ -206,7 +206,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:connections")?;
     let select = FieldSelection::parse(&Query::parse(&req))?;
-    let view = service::view(&state.pool, token.tenant_id(), &id)
+    let view = service::cached_view(&state, token.tenant_id(), &id)
         .await
         .map_err(api)?;
     Ok(Reply::ok(select.apply(view_json(&view)))

@@ -18,7 +18,7 @@ use super::{browser_cookie_name, CODE_SECONDS};
 use crate::crypto::random::{opaque_token, token_hash};
 use crate::crypto::seal::SealContext;
 use crate::db;
-use crate::db::login::AuthorizationCode;
+use crate::db::login::{AuthorizationCode, CompletedLogin, LoginIdentity};
 use crate::db::users::RootAttributesPolicy;
 use crate::error::PageError;
 use crate::providers::{LoginStep, NormalizedProfile, UpstreamTokens};
@@ -224,7 +224,7 @@ pub async fn get(
 
     let code = opaque_token(32);
     match finish_login(
-        &state, &tenant, &txn, connection, &profile, &tokens, &code, &mut trace,
+        &state, &tenant, &txn, connection, &profile, &tokens, &code, &trace,
     )
     .await
     {
@@ -254,7 +254,7 @@ pub async fn get(
 }
 
 /// Stores the user and identity, issues the application's code and records the login, in one
-/// transaction: either all of it happens or none.
+/// statement: either all of it happens or none.
 #[allow(clippy::too_many_arguments)]
 async fn finish_login(
     state: &AppState,
@@ -264,7 +264,7 @@ async fn finish_login(
     profile: &NormalizedProfile,
     tokens: &UpstreamTokens,
     code: &str,
-    trace: &mut LoginTrace,
+    trace: &LoginTrace,
 ) -> anyhow::Result<()> {
     let policy = match connection
         .options
@@ -284,28 +284,6 @@ async fn finish_login(
         .to_string(),
         &tokens_context(tenant.id(), &profile.user_id, &connection.connection_id),
     );
-    let mut tx = state.pool.begin().await?;
-    db::users::upsert_on_login(
-        &mut tx,
-        tenant.id(),
-        &profile.user_id,
-        &profile.root,
-        policy,
-    )
-    .await?;
-    db::users::upsert_identity(
-        &mut tx,
-        tenant.id(),
-        &profile.user_id,
-        &connection.connection_id,
-        &connection.name,
-        &connection.strategy,
-        &profile.provider_user_id,
-        &profile.profile_data,
-        Some(&sealed_tokens),
-    )
-    .await?;
-    trace.ok(LoginStep::UserUpsert);
     let now = Utc::now();
     let record = AuthorizationCode {
         trace_id: txn.trace_id,
@@ -321,14 +299,33 @@ async fn finish_login(
         used_at: None,
         family_id: None,
     };
-    db::login::insert_code(&mut *tx, tenant.id(), &token_hash(code), &record).await?;
-    trace.ok(LoginStep::CodeIssued);
-    db::events::record(
-        &mut *tx,
+    // The success event is part of the statement that stores the user and the code, so it
+    // lists those steps as done: it is stored exactly when they all happened. (If the
+    // statement fails, `trace` records the failure instead.)
+    let mut done = trace.clone();
+    done.ok(LoginStep::UserUpsert);
+    done.ok(LoginStep::CodeIssued);
+    let event = done.success_event(&profile.user_id);
+    db::login::complete(
+        &state.pool,
         tenant.id(),
-        &trace.success_event(&profile.user_id),
+        &CompletedLogin {
+            user_id: &profile.user_id,
+            attributes: &profile.root,
+            policy,
+            identity: LoginIdentity {
+                connection_id: &connection.connection_id,
+                connection_name: &connection.name,
+                provider: &connection.strategy,
+                provider_user_id: &profile.provider_user_id,
+                profile_data: &profile.profile_data,
+                tokens_sealed: &sealed_tokens,
+            },
+            code_hash: &token_hash(code),
+            code: &record,
+            event: &event,
+        },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::params::Params;
 use super::trace::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
 use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
+use crate::cache::IssuedToken;
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
 use crate::db;
 use crate::db::clients::Client;
@@ -23,7 +24,9 @@ use crate::error::log_internal;
 use crate::rate_limit::Door;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::tokens::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
+use crate::tokens::{
+    seal_userinfo_token, AccessClaims, Audience, ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE,
+};
 
 /// An OAuth error answer (RFC 6749 §5.2).
 #[derive(Debug)]
@@ -281,124 +284,95 @@ async fn authorization_code(
     let code_hash = token_hash(code);
     let family_id = Uuid::new_v4();
     let pool = &state.pool;
-    // Redemption, the user lookup and the refresh token are one transaction: if any of it
-    // fails (the database going away, say), the code stays unused and nothing was issued.
-    let mut tx = pool.begin().await?;
-    let Some(record) = db::login::redeem_code(&mut *tx, tenant.id(), &code_hash, family_id).await?
-    else {
-        drop(tx);
+    // Redemption, its checks, the user lookup, the refresh token (when the code's scope and
+    // the client allow one) and the event are one statement: if it fails (the database going
+    // away, say), the code stays unused and nothing was issued; if it succeeds, one round trip
+    // did it all.
+    let refresh = client
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token")
+        .then(|| opaque_token(32));
+    let refresh_hash = refresh.as_deref().map(token_hash);
+    let verifier_s256 = params.get("code_verifier").map(s256);
+    let redemption = db::login::Redemption {
+        code_hash: &code_hash,
+        family_id,
+        refresh_token_hash: refresh_hash.as_deref(),
+        refresh_expires_at: Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
+        client_id: &client.client_id,
+        redirect_uri: params.get("redirect_uri"),
+        redirect_uri_optional: client.callbacks.len() == 1,
+        verifier_s256: verifier_s256.as_deref(),
+        redeemed_event: CODE_REDEEMED,
+        refused_event: CODE_REDEMPTION_FAILED,
+    };
+    let Some(redeemed) = db::login::redeem(pool, tenant.id(), &redemption).await? else {
         // A replayed code revokes what its first redemption issued (RFC 6749 §4.1.2).
         if let Some(used) = db::login::code(pool, tenant.id(), &code_hash).await? {
             if let Some(family) = used.family_id {
                 db::tokens::revoke_family(pool, tenant.id(), family).await?;
             }
-            record_redemption(
-                pool,
-                tenant,
-                &used,
-                false,
-                "authorization code replayed; tokens issued from it were revoked",
-            )
-            .await;
+            record_replay(pool, tenant, &used).await;
         }
         return Err(TokenError::new(
             "invalid_grant",
             "the code is invalid, expired or already used",
         ));
     };
+    let record = &redeemed.code;
     tracing::Span::current().record("trace_id", tracing::field::display(record.trace_id));
-    let invalid = |why: &str| TokenError::new("invalid_grant", why.to_owned());
-    let failure = if record.expires_at < Utc::now() {
-        Some(invalid("the code has expired"))
-    } else if record.client_id != client.client_id {
-        Some(invalid("the code was issued to another client"))
-    } else if params
-        .get("redirect_uri")
-        .is_some_and(|r| r != record.redirect_uri)
-        || (params.get("redirect_uri").is_none() && client.callbacks.len() != 1)
-    {
-        Some(invalid(
-            "redirect_uri does not match the authorization request",
-        ))
-    } else {
-        match (&record.code_challenge, params.get("code_verifier")) {
-            (Some(challenge), Some(verifier))
-                if secure_eq(s256(verifier).as_bytes(), challenge.as_bytes()) =>
-            {
-                None
-            }
-            (Some(_), Some(_)) => Some(invalid("code_verifier does not match the code_challenge")),
-            (Some(_), None) => Some(invalid("code_verifier is required")),
-            (None, Some(_)) => Some(invalid(
-                "code_verifier was sent but the authorization request had no code_challenge",
-            )),
-            (None, None) => None,
+    let user = match (&redeemed.user, redeemed.refused) {
+        (Some(user), None) => user,
+        (_, refused) => {
+            let why = refused.unwrap_or_else(|| "the user no longer exists".into());
+            return Err(TokenError::new("invalid_grant", why));
         }
     };
-    if let Some(err) = failure {
-        // A code presented wrongly is spent all the same.
-        tx.commit().await?;
-        record_redemption(pool, tenant, &record, false, &err.description).await;
-        return Err(err);
-    }
-    let user = db::users::by_id(&mut *tx, tenant.id(), &record.user_id)
-        .await?
-        .ok_or_else(|| invalid("the user no longer exists"))?;
-    let mut response = issue_user_tokens(
+    let issued = issue_user_tokens(
         state,
         tenant,
         client,
-        &user,
+        user,
         &record.scope,
         record.auth_time,
         record.nonce.as_deref(),
     )
-    .await?;
-    if has_scope(&record.scope, "offline_access")
-        && client.grant_types.iter().any(|g| g == "refresh_token")
-    {
-        let refresh = opaque_token(32);
-        db::tokens::insert(
-            &mut *tx,
-            tenant.id(),
-            &token_hash(&refresh),
-            family_id,
-            &client.client_id,
-            &user.user_id,
-            &record.scope,
-            record.auth_time,
-            Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
-        )
-        .await?;
+    .await;
+    let mut response = match issued {
+        Ok(response) => response,
+        Err(err) => {
+            // The code was spent but no tokens were issued: the refresh token stored with it
+            // was never handed out, and is revoked so it can never be.
+            if redeemed.refresh_issued {
+                db::tokens::revoke_family(pool, tenant.id(), family_id).await?;
+            }
+            return Err(err);
+        }
+    };
+    if let (true, Some(refresh)) = (redeemed.refresh_issued, refresh) {
         response.insert("refresh_token".into(), json!(refresh));
     }
-    tx.commit().await?;
-    record_redemption(pool, tenant, &record, true, "authorization code redeemed").await;
     Ok(Value::Object(response))
 }
 
-async fn record_redemption(
+/// Records a replayed code (its first redemption recorded itself, in `db::login::redeem`).
+async fn record_replay(
     pool: &sqlx::PgPool,
     tenant: &TenantHost,
     code: &db::login::AuthorizationCode,
-    ok: bool,
-    description: &str,
 ) {
     let event = NewEvent {
-        event_type: if ok {
-            CODE_REDEEMED
-        } else {
-            CODE_REDEMPTION_FAILED
-        },
+        event_type: CODE_REDEMPTION_FAILED,
         trace_id: Some(code.trace_id),
         client_id: Some(code.client_id.clone()),
         user_id: Some(code.user_id.clone()),
-        description: description.to_owned(),
-        details: json!({ "step": "code_redeemed", "outcome": if ok { "ok" } else { "failed" } }),
+        description: "authorization code replayed; tokens issued from it were revoked".into(),
+        details: json!({ "step": "code_redeemed", "outcome": "failed" }),
         ..Default::default()
     };
     if let Err(e) = db::events::record(pool, tenant.id(), &event).await {
-        tracing::warn!(error = %e, "could not record a code redemption");
+        tracing::warn!(error = %e, "could not record a code replay");
     }
 }
 
@@ -482,7 +456,12 @@ async fn client_credentials(
         .get("audience")
         .map(str::to_owned)
         .unwrap_or_else(|| tenant.management_audience());
-    let grant = db::clients::grant_for(&state.pool, tenant.id(), &client.client_id, &audience)
+    // Taken before the grant and the key are read, so a token issued from what a concurrent
+    // change replaced is never kept for reuse.
+    let version = state.cache.version(tenant.id());
+    let grant = state
+        .cache
+        .grant(&state.pool, tenant.id(), &client.client_id, &audience)
         .await?
         .ok_or_else(|| TokenError {
             status: StatusCode::FORBIDDEN,
@@ -502,6 +481,24 @@ async fn client_credentials(
     };
     let scope = scopes.join(" ");
     let now = Utc::now().timestamp();
+    // A client asking again for the same audience and scopes gets the token it already has
+    // while at least half its lifetime is left, as Auth0 recommends clients cache it anyway:
+    // one RSA signature per client and half-hour instead of one per request.
+    let reuse_key = (
+        tenant.id(),
+        client.client_id.clone(),
+        audience.clone(),
+        scope.clone(),
+    );
+    if let Some(issued) = state
+        .cache
+        .reusable_token(&reuse_key, now + TOKEN_SECONDS / 2)
+    {
+        return Ok(json!({
+            "access_token": issued.access_token, "token_type": "Bearer",
+            "expires_in": issued.expires_at - now, "scope": issued.scope,
+        }));
+    }
     let claims = json!({
         "iss": tenant.issuer, "sub": format!("{}@clients", client.client_id), "aud": audience,
         "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
@@ -512,6 +509,15 @@ async fn client_credentials(
         .await
         .map_err(TokenError::internal)?;
     let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
+    state.cache.remember_token(
+        reuse_key,
+        version,
+        Arc::new(IssuedToken {
+            access_token: access_token.clone(),
+            scope: scope.clone(),
+            expires_at: now + TOKEN_SECONDS,
+        }),
+    );
     Ok(
         json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "scope": scope }),
     )
@@ -521,7 +527,8 @@ fn has_scope(scope: &str, wanted: &str) -> bool {
     scope.split(' ').any(|s| s == wanted)
 }
 
-/// The ID token (when `openid` was granted) and the access token for `/userinfo`.
+/// The ID token (when `openid` was granted; the one RSA signature of a login) and the opaque
+/// access token for `/userinfo`.
 async fn issue_user_tokens(
     state: &AppState,
     tenant: &TenantHost,
@@ -531,24 +538,31 @@ async fn issue_user_tokens(
     auth_time: DateTime<Utc>,
     nonce: Option<&str>,
 ) -> Result<Map<String, Value>, TokenError> {
-    let key = state
-        .signing_key(tenant.id())
-        .await
-        .map_err(TokenError::internal)?;
     let now = Utc::now().timestamp();
     let mut response = Map::new();
-    let access = json!({
-        "iss": tenant.issuer, "sub": user.user_id, "aud": [tenant.url("userinfo")], "iat": now,
-        "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id, "jti": opaque_token(16),
-    });
+    let access = AccessClaims {
+        iss: tenant.issuer.to_string(),
+        sub: user.user_id.clone(),
+        aud: Audience::Many(vec![tenant.url("userinfo")]),
+        iat: now,
+        exp: now + TOKEN_SECONDS,
+        scope: scope.to_owned(),
+        azp: client.client_id.clone(),
+        jti: opaque_token(16),
+        gty: None,
+    };
     response.insert(
         "access_token".into(),
-        json!(key.sign(ACCESS_TOKEN_TYPE, &access)),
+        json!(seal_userinfo_token(&state.sealer, tenant.id(), &access)),
     );
     response.insert("token_type".into(), json!("Bearer"));
     response.insert("expires_in".into(), json!(TOKEN_SECONDS));
     response.insert("scope".into(), json!(scope));
     if has_scope(scope, "openid") {
+        let key = state
+            .signing_key(tenant.id())
+            .await
+            .map_err(TokenError::internal)?;
         let mut claims = user_claims(user, scope);
         claims.insert("iss".into(), json!(tenant.issuer));
         claims.insert("aud".into(), json!(client.client_id));

@@ -17,6 +17,7 @@ pub const LOGIN_FAILURE: &str = "login_failure";
 pub const CODE_REDEEMED: &str = "code_redeemed";
 pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
 
+#[derive(Clone)]
 pub struct LoginTrace {
     pub trace_id: Uuid,
     pub client_id: Option<String>,

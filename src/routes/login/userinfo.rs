@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::db;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::tokens::{verify_access_token, Rejection};
+use crate::tokens::{is_opaque, open_userinfo_token, verify_access_token, Rejection};
 
 fn unauthorized(description: &str) -> HttpResponse {
     HttpResponse::Unauthorized()
@@ -34,14 +34,22 @@ pub async fn handle(
     else {
         return unauthorized("a Bearer access token is required");
     };
-    let claims =
-        match verify_access_token(&state, &tenant, token.trim(), &tenant.url("userinfo")).await {
-            Ok(c) => c,
-            Err(Rejection::Invalid(why)) => return unauthorized(why),
-            Err(Rejection::Internal(e)) => {
-                return crate::error::ApiError::internal(e).into_response_plain()
-            }
-        };
+    let token = token.trim();
+    let audience = tenant.url("userinfo");
+    // Opaque tokens are what logins issue; a JWT for this audience is still accepted (tokens
+    // issued before opaque ones were introduced, until they expire).
+    let verified = if is_opaque(token) {
+        open_userinfo_token(&state.sealer, &tenant, token, &audience)
+    } else {
+        verify_access_token(&state, &tenant, token, &audience).await
+    };
+    let claims = match verified {
+        Ok(c) => c,
+        Err(Rejection::Invalid(why)) => return unauthorized(why),
+        Err(Rejection::Internal(e)) => {
+            return crate::error::ApiError::internal(e).into_response_plain()
+        }
+    };
     match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
         Ok(Some(user)) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
