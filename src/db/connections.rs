@@ -117,15 +117,15 @@ pub struct ConnectionFilter {
     pub name: Option<String>,
 }
 
-/// A page by offset, in name order, and the total count.
+/// A page by offset, in name order.
 pub async fn page(
-    db: &sqlx::PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     filter: &ConnectionFilter,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<Connection>, i64), sqlx::Error> {
-    let rows = sqlx::query_as(&format!(
+) -> Result<Vec<Connection>, sqlx::Error> {
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM connections
          WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)
          ORDER BY name OFFSET $4 LIMIT $5"
@@ -136,8 +136,16 @@ pub async fn page(
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
+    .await
+}
+
+/// How many connections match the filter (counting reads them all: only when asked for).
+pub async fn count(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    filter: &ConnectionFilter,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT count(*) FROM connections
          WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)",
     )
@@ -145,8 +153,7 @@ pub async fn page(
     .bind(&filter.strategies)
     .bind(&filter.name)
     .fetch_one(db)
-    .await?;
-    Ok((rows, total))
+    .await
 }
 
 /// A page by checkpoint: connections whose id sorts after `from`, in id order.

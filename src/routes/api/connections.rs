@@ -142,18 +142,16 @@ pub async fn list(
             per_page,
             include_totals,
         } => {
-            let (rows, total) =
+            let rows =
                 db::connections::page(&state.pool, tenant_id, &filter, page * per_page, per_page)
                     .await?;
+            let total = match include_totals {
+                true => Some(db::connections::count(&state.pool, tenant_id, &filter).await?),
+                false => None,
+            };
             let items = views(&state, &token, &rows).await?;
             let items = items.into_iter().map(|v| select.apply(v)).collect();
-            offset_answer(
-                "connections",
-                items,
-                page,
-                per_page,
-                include_totals.then_some(total),
-            )
+            offset_answer("connections", items, page, per_page, total)
         }
         Paging::Checkpoint { from, take } => {
             let rows =

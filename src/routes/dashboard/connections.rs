@@ -47,8 +47,7 @@ pub struct DeleteConnectionPage {
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView) -> DashResult {
     let tenant_id = view.tenant.tenant_id;
-    let (all, _) =
-        db::connections::page(&state.pool, tenant_id, &Default::default(), 0, 500).await?;
+    let all = db::connections::page(&state.pool, tenant_id, &Default::default(), 0, 500).await?;
     let mut health = badges(&state.pool, tenant_id, &all).await?;
     let mut connections = Vec::with_capacity(all.len());
     for c in &all {

@@ -335,9 +335,7 @@ async fn chooser(
     client: &Client,
 ) -> Result<HttpResponse, PageError> {
     let connections = if client.is_tester {
-        db::connections::page(&state.pool, tenant.id(), &Default::default(), 0, 100)
-            .await?
-            .0
+        db::connections::page(&state.pool, tenant.id(), &Default::default(), 0, 100).await?
     } else {
         db::connections::enabled_for_client(&state.pool, tenant.id(), &client.client_id).await?
     };
