@@ -213,6 +213,7 @@ where
         .map(|i| tokio::spawn(user(i, Recorder::new(control.clone()))))
         .collect();
     tokio::time::sleep(shape.warmup).await;
+    probes.pg.analyze().await;
     let before = probes.snapshot().await;
     control.phase.store(MEASURE, Ordering::Relaxed);
     let started = Instant::now();

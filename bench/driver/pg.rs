@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gatehouse::embedded_pg::EmbeddedPostgres;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 pub const DATABASE: &str = "gatehouse";
 
@@ -108,6 +108,33 @@ impl Pg {
     pub async fn create_database(&self, name: &str) -> anyhow::Result<String> {
         self.server.ensure_database(name).await?;
         Ok(self.server.url(name).expose_secret().to_owned())
+    }
+
+    /// Refreshes the planner's statistics of the Gatehouse database, as autovacuum does in a
+    /// running system (a scenario is too short for it to get there first, and plans made for
+    /// the empty tables of a fresh database are not what production runs).
+    /// Every database of the server is analyzed (the paired rounds run a second one).
+    pub async fn analyze(&self) {
+        let names: Vec<String> = match sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        {
+            Ok(names) => names,
+            Err(e) => return eprintln!("bench: listing databases: {e}"),
+        };
+        for name in names {
+            let url = self.server.url(&name);
+            let analyzed = async {
+                let mut conn = sqlx::PgConnection::connect(url.expose_secret()).await?;
+                sqlx::query("ANALYZE").execute(&mut conn).await?;
+                conn.close().await
+            };
+            if let Err(e) = analyzed.await {
+                eprintln!("bench: ANALYZE of {name}: {e}");
+            }
+        }
     }
 
     /// CPU seconds of the postmaster and all its processes so far.
