@@ -41,6 +41,11 @@ pub struct AccessClaims {
 }
 
 impl AccessClaims {
+    /// Whether the token has expired, allowing [`LEEWAY_SECONDS`] of clock skew.
+    pub fn expired(&self) -> bool {
+        self.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp()
+    }
+
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split_whitespace()
     }
@@ -111,7 +116,7 @@ pub fn open_userinfo_token(
     if !for_audience {
         return Err(Rejection::Invalid("token is for another audience"));
     }
-    if claims.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp() {
+    if claims.expired() {
         return Err(Rejection::Invalid("token expired"));
     }
     Ok(claims)
@@ -142,7 +147,7 @@ pub async fn verify_access_token(
         .finalize()
         .into();
     if let Some(claims) = state.cache.verified_token(tenant.id(), digest) {
-        if claims.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp() {
+        if claims.expired() {
             return Err(Rejection::Invalid("token expired"));
         }
         return Ok((*claims).clone());

@@ -171,6 +171,37 @@ impl ConfigCache {
         self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The entry for `key` if it was stored under `scope`'s current version (and the cache is
+    /// live): what `cached` does for values read on demand, for values made elsewhere.
+    fn current<K, V>(&self, cache: &Keyed<K, V>, key: &K, scope: Uuid) -> Option<V>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        if !self.is_live() {
+            return None;
+        }
+        let entry = cache.get(key)?;
+        (entry.tag == self.tag(scope)).then_some(entry.value)
+    }
+
+    /// Stores `value` tagged with the `version` taken before what it was made from was read.
+    fn keep<K, V>(&self, cache: &Keyed<K, V>, key: K, version: u64, value: V)
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        if self.is_live() {
+            cache.insert(
+                key,
+                Tagged {
+                    tag: version,
+                    value,
+                },
+            );
+        }
+    }
+
     async fn cached<K, V, E, F, Fut>(
         &self,
         cache: &Keyed<K, V>,
@@ -277,26 +308,14 @@ impl ConfigCache {
         key: &IssuedTokenKey,
         fresh_until: i64,
     ) -> Option<Arc<IssuedToken>> {
-        if !self.is_live() {
-            return None;
-        }
-        let entry = self.issued_tokens.get(key)?;
-        (entry.tag == self.tag(key.0) && entry.value.expires_at >= fresh_until)
-            .then_some(entry.value)
+        self.current(&self.issued_tokens, key, key.0)
+            .filter(|token| token.expires_at >= fresh_until)
     }
 
     /// Keeps a token for reuse, tagged with the configuration `version` read before its grant
     /// and key were: a change committed since then makes it unusable.
     pub fn remember_token(&self, key: IssuedTokenKey, version: u64, token: Arc<IssuedToken>) {
-        if self.is_live() {
-            self.issued_tokens.insert(
-                key,
-                Tagged {
-                    tag: version,
-                    value: token,
-                },
-            );
-        }
+        self.keep(&self.issued_tokens, key, version, token);
     }
 
     /// The claims of an access token this node verified under the tenant's current keys
@@ -306,11 +325,7 @@ impl ConfigCache {
         tenant_id: Uuid,
         digest: [u8; 32],
     ) -> Option<Arc<crate::tokens::AccessClaims>> {
-        if !self.is_live() {
-            return None;
-        }
-        let entry = self.verified_tokens.get(&(tenant_id, digest))?;
-        (entry.tag == self.tag(tenant_id)).then_some(entry.value)
+        self.current(&self.verified_tokens, &(tenant_id, digest), tenant_id)
     }
 
     /// Remembers a verified token, tagged with the configuration `version` read before its key
@@ -322,15 +337,7 @@ impl ConfigCache {
         version: u64,
         claims: Arc<crate::tokens::AccessClaims>,
     ) {
-        if self.is_live() {
-            self.verified_tokens.insert(
-                (tenant_id, digest),
-                Tagged {
-                    tag: version,
-                    value: claims,
-                },
-            );
-        }
+        self.keep(&self.verified_tokens, (tenant_id, digest), version, claims);
     }
 
     pub async fn connection_by_name(

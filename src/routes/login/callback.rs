@@ -141,21 +141,11 @@ pub async fn get(
     let upstream_of = live.as_ref().map(|l| &l.upstream);
     let (provider, upstream) = match upstream_of {
         Some(Ok((provider, upstream))) => (*provider, upstream),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "connection cannot be used");
-            trace
-                .fail(
-                    &state,
-                    &tenant,
-                    LoginStep::UpstreamTokenExchange,
-                    "the connection is misconfigured",
-                    None,
-                )
-                .await;
-            return Ok(back.error("server_error", "the connection is misconfigured"));
-        }
-        None => {
-            tracing::error!("connection vanished during the login");
+        unusable => {
+            match unusable {
+                Some(Err(e)) => tracing::error!(error = %e, "connection cannot be used"),
+                _ => tracing::error!("connection vanished during the login"),
+            }
             trace
                 .fail(
                     &state,
