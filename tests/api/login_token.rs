@@ -1,6 +1,7 @@
 //! SECURITY.md, /oauth/token: single-use codes bound to client, redirect URI and PKCE; client
 //! authentication; rotating refresh tokens whose reuse revokes the family.
 
+use gatehouse::crypto::seal::MasterKey;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -566,4 +567,45 @@ async fn deleting_a_tenant_removes_its_logins_codes_tokens_and_events() {
             "{table} keeps rows of a deleted tenant"
         );
     }
+}
+
+#[tokio::test]
+async fn a_node_that_cannot_sign_spends_neither_the_code_nor_the_refresh_token() {
+    let s = login_setup().await;
+    // A second node started with the wrong master key cannot open the tenant's signing key:
+    // everything up to the signature works there, the signature does not.
+    let misconfigured = spawn_app_on(s.app.database_url.clone(), MasterKey::generate_text()).await;
+    let tenant_there = misconfigured.tenant_on_this_node(&s.tenant);
+    let token_there = |form: Vec<(&str, &str)>| {
+        let http = misconfigured.http.clone();
+        let url = misconfigured.tenant_url(&tenant_there, "/oauth/token");
+        let form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        async move { http.post(url).form(&form).send().await.unwrap() }
+    };
+
+    let code = fresh_code(&s).await;
+    let (status, error) = error_of(token_there(web_form(&s, &code)).await).await;
+    assert!(status >= 500 && error == "server_error", "{status} {error}");
+    let tokens: Value = redeem(&s, &web_form(&s, &code)).await.json().await.unwrap();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("the code was still unspent")
+        .to_owned();
+
+    let refresh_form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("client_id", s.web.client_id.as_str()),
+        ("client_secret", s.web.client_secret.as_deref().unwrap()),
+    ];
+    let (status, error) = error_of(token_there(refresh_form.clone()).await).await;
+    assert!(status >= 500 && error == "server_error", "{status} {error}");
+    let rotated: Value = redeem(&s, &refresh_form).await.json().await.unwrap();
+    assert!(
+        rotated["refresh_token"].is_string(),
+        "the refresh token was not rotated (nor its family revoked as reused): {rotated}"
+    );
 }

@@ -17,6 +17,7 @@ use super::trace::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
 use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
 use crate::cache::IssuedToken;
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
+use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
@@ -284,6 +285,9 @@ async fn authorization_code(
     let code_hash = token_hash(code);
     let family_id = Uuid::new_v4();
     let pool = &state.pool;
+    // Whatever else can fail is fetched before the code is spent, so that a spent code always
+    // gives its tokens: after the redemption only in-memory work is left.
+    let key = signing_key(state, tenant).await?;
     // Redemption, its checks, the user lookup, the refresh token (when the code's scope and
     // the client allow one) and the event are one statement: if it fails (the database going
     // away, say), the code stays unused and nothing was issued; if it succeeds, one round trip
@@ -329,27 +333,18 @@ async fn authorization_code(
             return Err(TokenError::new("invalid_grant", why));
         }
     };
-    let issued = issue_user_tokens(
+    let mut response = issue_user_tokens(
         state,
+        &key,
         tenant,
         client,
         user,
-        &record.scope,
-        record.auth_time,
-        record.nonce.as_deref(),
-    )
-    .await;
-    let mut response = match issued {
-        Ok(response) => response,
-        Err(err) => {
-            // The code was spent but no tokens were issued: the refresh token stored with it
-            // was never handed out, and is revoked so it can never be.
-            if redeemed.refresh_issued {
-                db::tokens::revoke_family(pool, tenant.id(), family_id).await?;
-            }
-            return Err(err);
-        }
-    };
+        Grant {
+            scope: &record.scope,
+            auth_time: record.auth_time,
+            nonce: record.nonce.as_deref(),
+        },
+    );
     if let (true, Some(refresh)) = (redeemed.refresh_issued, refresh) {
         response.insert("refresh_token".into(), json!(refresh));
     }
@@ -391,6 +386,8 @@ async fn refresh_token(
             "the refresh token is invalid, expired or revoked",
         )
     };
+    // Fetched before the rotation commits, which must never happen without the new token given.
+    let key = signing_key(state, tenant).await?;
     let mut tx = state.pool.begin().await?;
     let Some(token) = db::tokens::rotate(&mut tx, tenant.id(), &token_hash(presented)).await?
     else {
@@ -428,14 +425,16 @@ async fn refresh_token(
     tx.commit().await?;
     let mut response = issue_user_tokens(
         state,
+        &key,
         tenant,
         client,
         &user,
-        &token.scope,
-        token.auth_time,
-        None,
-    )
-    .await?;
+        Grant {
+            scope: &token.scope,
+            auth_time: token.auth_time,
+            nonce: None,
+        },
+    );
     response.insert("refresh_token".into(), json!(next));
     Ok(Value::Object(response))
 }
@@ -504,10 +503,7 @@ async fn client_credentials(
         "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
         "gty": "client-credentials", "jti": opaque_token(16),
     });
-    let key = state
-        .signing_key(tenant.id())
-        .await
-        .map_err(TokenError::internal)?;
+    let key = signing_key(state, tenant).await?;
     let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
     state.cache.remember_token(
         reuse_key,
@@ -527,17 +523,35 @@ fn has_scope(scope: &str, wanted: &str) -> bool {
     scope.split(' ').any(|s| s == wanted)
 }
 
+async fn signing_key(state: &AppState, tenant: &TenantHost) -> Result<Arc<SigningKey>, TokenError> {
+    state
+        .signing_key(tenant.id())
+        .await
+        .map_err(TokenError::internal)
+}
+
+/// What a user's login granted, as its code or refresh token carries it.
+struct Grant<'a> {
+    scope: &'a str,
+    auth_time: DateTime<Utc>,
+    nonce: Option<&'a str>,
+}
+
 /// The ID token (when `openid` was granted; the one RSA signature of a login) and the opaque
 /// access token for `/userinfo`.
-async fn issue_user_tokens(
+fn issue_user_tokens(
     state: &AppState,
+    key: &SigningKey,
     tenant: &TenantHost,
     client: &Client,
     user: &db::users::User,
-    scope: &str,
-    auth_time: DateTime<Utc>,
-    nonce: Option<&str>,
-) -> Result<Map<String, Value>, TokenError> {
+    grant: Grant<'_>,
+) -> Map<String, Value> {
+    let Grant {
+        scope,
+        auth_time,
+        nonce,
+    } = grant;
     let now = Utc::now().timestamp();
     let mut response = Map::new();
     let access = AccessClaims {
@@ -559,10 +573,6 @@ async fn issue_user_tokens(
     response.insert("expires_in".into(), json!(TOKEN_SECONDS));
     response.insert("scope".into(), json!(scope));
     if has_scope(scope, "openid") {
-        let key = state
-            .signing_key(tenant.id())
-            .await
-            .map_err(TokenError::internal)?;
         let mut claims = user_claims(user, scope);
         claims.insert("iss".into(), json!(tenant.issuer));
         claims.insert("aud".into(), json!(client.client_id));
@@ -578,7 +588,7 @@ async fn issue_user_tokens(
             json!(key.sign(ID_TOKEN_TYPE, &Value::Object(claims))),
         );
     }
-    Ok(response)
+    response
 }
 
 /// `sub` and the profile and email claims the scope allows; shared with `/userinfo`.
