@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use gatehouse::config::Settings;
@@ -22,8 +23,18 @@ use uuid::Uuid;
 /// server started once for this test binary.
 struct TestServer {
     admin_url: String,
-    _embedded: Option<EmbeddedPostgres>,
+    private: Option<PrivateServer>,
 }
+
+/// The private server and the directory it lives in; both go when the test binary exits.
+struct PrivateServer {
+    postgres: EmbeddedPostgres,
+    dir: PathBuf,
+}
+
+/// Private servers' directories are named after the test binary's process, so a later run can
+/// tell which ones were abandoned (a run that was killed never reaches its exit handler).
+const DIR_PREFIX: &str = "gatehouse-test-";
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
 const TEMPLATE: &str = "gatehouse_test_template";
@@ -33,15 +44,9 @@ fn server() -> &'static TestServer {
         let (admin_url, embedded) = match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => (url, None),
             _ => {
-                let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", Uuid::new_v4()));
-                std::fs::create_dir_all(&dir).expect("test data dir");
-                // The server may run as another user (when tests run as root): let it in.
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-                    .expect("chmod");
-                let pg = EmbeddedPostgres::start(&dir, TEST_SETTINGS)
-                    .expect("start the test PostgreSQL");
-                (pg.url("postgres").expose_secret().to_owned(), Some(pg))
+                let private = start_private_server();
+                let url = private.postgres.url("postgres").expose_secret().to_owned();
+                (url, Some(private))
             }
         };
         // Migrate a template once; every test clones it (much faster than migrating each time).
@@ -74,9 +79,67 @@ fn server() -> &'static TestServer {
         .expect("template database");
         TestServer {
             admin_url,
-            _embedded: embedded,
+            private: embedded,
         }
     })
+}
+
+fn start_private_server() -> PrivateServer {
+    let temp = std::env::temp_dir();
+    remove_abandoned_servers(&temp);
+    let dir = temp.join(format!(
+        "{DIR_PREFIX}{}-{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("test data dir");
+    // The server may run as another user (when tests run as root): let it in.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Statics are never dropped, so the server and its (gigabyte-sized) directory are removed
+    // by an exit handler; libtest leaves through `exit` whether the tests passed or not.
+    // SAFETY: registering a plain `extern "C"` function that takes no arguments.
+    if unsafe { libc::atexit(remove_private_server) } != 0 {
+        eprintln!("cannot register the test PostgreSQL's clean-up; remove {dir:?} by hand");
+    }
+    let postgres = EmbeddedPostgres::start(&dir, TEST_SETTINGS).expect("start the test PostgreSQL");
+    PrivateServer { postgres, dir }
+}
+
+extern "C" fn remove_private_server() {
+    if let Some(private) = SERVER.get().and_then(|server| server.private.as_ref()) {
+        private.postgres.stop();
+        let _ = std::fs::remove_dir_all(&private.dir);
+    }
+}
+
+/// Removes the directories of private servers whose test binary is gone and whose PostgreSQL
+/// has stopped (it stops itself when its parent dies), e.g. after a run was killed.
+fn remove_abandoned_servers(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
+            continue;
+        };
+        let owner = rest.split('-').next().and_then(|pid| pid.parse().ok());
+        let postmaster = std::fs::read_to_string(entry.path().join("postgres/postmaster.pid"))
+            .ok()
+            .and_then(|pid_file| pid_file.lines().next()?.trim().parse().ok());
+        if !owner.is_some_and(is_running) && !postmaster.is_some_and(is_running) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn is_running(pid: i32) -> bool {
+    // Signal 0 only checks: EPERM means the process exists under another user.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(errno) => errno == nix::errno::Errno::EPERM,
+    }
 }
 
 async fn connect_retrying(url: &str) -> sqlx::PgConnection {
