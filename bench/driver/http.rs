@@ -131,12 +131,12 @@ pub async fn authorize(http: &reqwest::Client, t: &LoginTarget) -> Result<String
 /// The complete brokered login: /authorize → fake Exact (auto consent) → /login/callback →
 /// /oauth/token, ending with an RS256 ID token.
 ///
-/// With `user = Some((fake_url, n))`, the fake Exact is told to sign in user `n` right before
-/// the browser gets there (untimed), so logins spread over many users as in real traffic.
+/// With `user = Some(n)`, the browser arrives at the fake Exact with user `n`'s session (the
+/// fake's `fake_exact_user` cookie), so logins spread over many users as in real traffic.
 pub async fn login(
     http: &reqwest::Client,
     t: &LoginTarget,
-    user: Option<(&str, u32)>,
+    user: Option<u32>,
 ) -> Result<Steps, String> {
     let mut steps = [0u32; 4];
 
@@ -144,16 +144,15 @@ pub async fn login(
     let to_exact = authorize(http, t).await?;
     steps[0] = micros(start);
 
-    if let Some((fake_url, n)) = user {
-        set_fake_user(http, fake_url, n).await?;
-    }
-
     let start = Instant::now();
-    let res = send(
-        request(http, Method::GET, &to_exact)?,
-        "fake Exact authorize",
-    )
-    .await?;
+    let mut to_fake = request(http, Method::GET, &to_exact)?;
+    if let Some(n) = user {
+        to_fake = to_fake.header(
+            reqwest::header::COOKIE,
+            format!("{}={n}", gatehouse::fake_exact::SESSION_COOKIE),
+        );
+    }
+    let res = send(to_fake, "fake Exact authorize").await?;
     let res = expect_status(res, StatusCode::FOUND, "fake Exact authorize").await?;
     let back = location(&res, "fake Exact authorize")?;
     let _ = res.bytes().await;
@@ -201,31 +200,6 @@ pub async fn login(
         return Err("the id_token is not a JWS".into());
     }
     Ok(steps)
-}
-
-/// Makes the fake Exact sign in user `n` at its next authorize request, so logins are spread
-/// over many users as in real traffic (not all upserting the same row). The user is global to
-/// the fake: a concurrent virtual user may take it, which only matters if two logins then
-/// upsert the same user at once (rare with the set made right before the authorize).
-pub async fn set_fake_user(http: &reqwest::Client, fake_url: &str, n: u32) -> Result<(), String> {
-    let body = serde_json::json!({
-        "user_id": format!("b0b2c3d4-0000-4000-8000-{n:012}"),
-        "user_name": format!("user{n}@example.nl"),
-        "full_name": format!("User {n}"),
-        "first_name": "User",
-        "last_name": n.to_string(),
-        "email": format!("user{n}@example.nl"),
-        "language_code": "nl-NL",
-        "current_division": 123456,
-    });
-    let res = send(
-        request(http, Method::POST, &format!("{fake_url}/__fake/user"))?.json(&body),
-        "fake Exact user",
-    )
-    .await?;
-    expect_status(res, StatusCode::NO_CONTENT, "fake Exact user")
-        .await
-        .map(|_| ())
 }
 
 /// A machine application with a grant for the tenant's management API.

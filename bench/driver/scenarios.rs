@@ -138,11 +138,10 @@ fn probes_of(env: &Env, gatehouse: u32) -> Probes<'_> {
 async fn login_once(
     http: reqwest::Client,
     targets: Arc<Vec<LoginTarget>>,
-    fake: Arc<String>,
 ) -> Result<Option<Steps>, String> {
     let t = &targets[rand::random::<usize>() % targets.len()];
     let user = rand::random::<u32>() % USER_POOL;
-    http::login(&http, t, Some((&fake, user))).await.map(Some)
+    http::login(&http, t, Some(user)).await.map(Some)
 }
 
 /// Logins are spread over this many Exact users (per tenant).
@@ -156,15 +155,14 @@ async fn logins(
     targets: Vec<LoginTarget>,
 ) {
     let targets = Arc::new(targets);
-    let fake = Arc::new(env.fake_url.clone());
     for &users in &args.login_users {
-        let (targets, fake) = (targets.clone(), fake.clone());
+        let targets = targets.clone();
         measure(
             report,
             name,
             args.shape(users),
             &probes(env),
-            move |http, _| login_once(http, targets.clone(), fake.clone()),
+            move |http, _| login_once(http, targets.clone()),
         )
         .await;
     }
@@ -208,7 +206,6 @@ async fn paired(
         warmup: Duration::from_secs(2),
         duration: Duration::from_secs((args.duration / 2).max(3)),
     };
-    let fake = Arc::new(env.fake_url.clone());
     let sides = [
         (one_pid, Arc::new(vec![one])),
         (env.node_a().pid(), Arc::new(hot.to_vec())),
@@ -216,10 +213,10 @@ async fn paired(
     let mut merged: [Option<load::Outcome>; 2] = [None, None];
     for round in 0..rounds {
         for (i, (pid, targets)) in sides.iter().enumerate() {
-            let (targets, fake) = (targets.clone(), fake.clone());
+            let targets = targets.clone();
             let name = format!("{} (round {})", [names.0, names.1][i], round + 1);
             let outcome = run_op(&name, &shape, &probes_of(env, *pid), move |http, _| {
-                login_once(http, targets.clone(), fake.clone())
+                login_once(http, targets.clone())
             })
             .await;
             match &mut merged[i] {

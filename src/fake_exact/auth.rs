@@ -12,7 +12,7 @@ use url::Url;
 
 use super::html::{error_page, escape, page};
 use super::state::{Shared, State};
-use super::{Consent, FakeUser, RecordedAuthorizeRequest};
+use super::{Consent, FakeUser, RecordedAuthorizeRequest, SESSION_COOKIE};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/oauth2/auth", web::get().to(authorize))
@@ -40,14 +40,24 @@ async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
         Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
     };
     tracing::info!(client.id = %pending.client_id, consent = ?state.consent, "fake Exact authorize");
+    let session = session_user(&req);
     match state.consent {
-        Consent::Auto => allow(&mut state, pending),
+        Consent::Auto => allow(&mut state, pending, session),
         Consent::Decline => decline(pending),
-        Consent::Page => consent_page(&state.user, &pending),
+        Consent::Page => {
+            let user = session.as_ref().unwrap_or(&state.user);
+            consent_page(user, &pending)
+        }
     }
 }
 
-async fn consent(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+/// The user whose Exact session the browser carries, if any (see [`SESSION_COOKIE`]).
+fn session_user(req: &HttpRequest) -> Option<FakeUser> {
+    let n = req.cookie(SESSION_COOKIE)?.value().parse().ok()?;
+    Some(FakeUser::numbered(n))
+}
+
+async fn consent(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let form = parse_pairs(&body);
     let mut state = shared.lock().expect("fake Exact state lock poisoned");
     // The hidden fields came back through the browser: trust them no more than the query.
@@ -56,7 +66,7 @@ async fn consent(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
         Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
     };
     match form.get("decision").map(String::as_str) {
-        Some("allow") => allow(&mut state, pending),
+        Some("allow") => allow(&mut state, pending, session_user(&req)),
         Some("decline") => decline(pending),
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Decline."),
     }
@@ -100,8 +110,8 @@ fn validate(state: &State, params: &BTreeMap<String, String>) -> Result<Pending,
     })
 }
 
-fn allow(state: &mut State, pending: Pending) -> HttpResponse {
-    let code = state.issue_code(&pending.client_id, &pending.redirect_uri);
+fn allow(state: &mut State, pending: Pending, user: Option<FakeUser>) -> HttpResponse {
+    let code = state.issue_code(&pending.client_id, &pending.redirect_uri, user);
     let mut pairs = vec![("code", code.as_str())];
     if let Some(s) = &pending.state {
         pairs.push(("state", s));

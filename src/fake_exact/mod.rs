@@ -140,6 +140,33 @@ impl FakeUser {
     }
 }
 
+impl FakeUser {
+    /// Generated user `n`, who signs in when the browser carries the `fake_exact_user=n` cookie
+    /// (see [`SESSION_COOKIE`]).
+    pub fn numbered(n: u32) -> Self {
+        FakeUser {
+            user_id: format!("b0b2c3d4-0000-4000-8000-{n:012}"),
+            user_name: format!("user{n}@example.nl"),
+            full_name: Some(format!("User {n}")),
+            first_name: Some("User".into()),
+            middle_name: None,
+            last_name: Some(n.to_string()),
+            email: Some(format!("user{n}@example.nl")),
+            picture_url: None,
+            language_code: Some("nl-NL".into()),
+            current_division: Some(123456),
+            gender: None,
+            title: None,
+        }
+    }
+}
+
+/// At the real Exact the browser's session decides who signs in. A browser carrying this cookie
+/// with a number `n` signs in as [`FakeUser::numbered`]`(n)`; without it, the fake's current
+/// user ([`FakeExactHandle::set_user`]) does. Concurrent browsers can so sign in as different
+/// users without racing on the fake's one current user.
+pub const SESSION_COOKIE: &str = "fake_exact_user";
+
 /// What the user does at the authorize step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Consent {

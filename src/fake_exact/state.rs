@@ -111,14 +111,20 @@ impl State {
     }
 
     /// Issues a single-use code for the current user, bound to the client and callback.
-    pub fn issue_code(&mut self, client_id: &str, redirect_uri: &str) -> String {
+    /// A code for `user`, or for the current user when the browser has no session of its own.
+    pub fn issue_code(
+        &mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        user: Option<FakeUser>,
+    ) -> String {
         let code = awkward("stampNL!");
         self.codes.insert(
             code.clone(),
             CodeGrant {
                 client_id: client_id.to_owned(),
                 redirect_uri: redirect_uri.to_owned(),
-                user: self.user.clone(),
+                user: user.unwrap_or_else(|| self.user.clone()),
                 issued: Instant::now(),
                 used: false,
             },

@@ -246,6 +246,38 @@ async fn a_login_goes_from_authorize_to_token_to_me_with_awkward_characters_inta
     exact.stop().await;
 }
 
+#[tokio::test]
+async fn a_browser_with_a_session_cookie_signs_in_as_its_own_user() {
+    let (exact, http) = spawn().await;
+    let me_after = |cookie: Option<&'static str>| {
+        let (exact, http) = (&exact, &http);
+        async move {
+            let mut request = http
+                .get(format!("{}/api/oauth2/auth", exact.base_url()))
+                .query(&valid_query());
+            if let Some(cookie) = cookie {
+                request = request.header(reqwest::header::COOKIE, cookie);
+            }
+            let response = request.send().await.expect("authorize request");
+            let code = param(&callback_params(&response), "code")
+                .expect("code")
+                .to_owned();
+            let body = json_of(exchange(exact, http, &code).await).await;
+            let access = body["access_token"].as_str().expect("access token");
+            json_of(get_me(exact, http, Some(access)).await).await["d"]["results"][0].clone()
+        }
+    };
+    let user_7 = me_after(Some("fake_exact_user=7")).await;
+    assert_eq!(user_7["UserID"], FakeUser::numbered(7).user_id.as_str());
+    assert_eq!(user_7["UserName"], "user7@example.nl");
+    // The session is the browser's: the fake's current user is unchanged for everyone else.
+    let default = me_after(None).await;
+    assert_eq!(default["UserID"], FakeUser::jan().user_id.as_str());
+    let garbage = me_after(Some("fake_exact_user=seven")).await;
+    assert_eq!(garbage["UserID"], FakeUser::jan().user_id.as_str());
+    exact.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn it_serves_under_a_multi_thread_tokio_runtime_and_stops() {
     let (exact, http) = spawn().await;
