@@ -17,9 +17,12 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A connection idle this long is checked before use; one used more recently is not.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
 
 /// A pool that fails fast when the database is away (so requests answer 503 quickly) and
 /// reconnects by itself when it is back.
@@ -29,6 +32,19 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(3))
         .idle_timeout(Duration::from_secs(300))
+        // sqlx pings every connection it hands out by default: a second round trip for each
+        // statement. Only a connection that sat idle long enough to have been cut (a database
+        // restart, a proxy's idle timeout) is pinged; a failed ping discards it and the pool
+        // hands out another, so a restart still costs no request an error.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_CHECK {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options.application_name("gatehouse"))
         .await
 }
