@@ -287,6 +287,30 @@ async fn rs256_sign_ms(key: &gatehouse::crypto::signing::GeneratedKey) -> anyhow
     .await?)
 }
 
+/// The same signature with RustCrypto's `rsa` crate, the backend jsonwebtoken's `rust_crypto`
+/// feature would use instead of aws-lc: the measurement behind the choice of backend.
+async fn rs256_sign_ms_rust_crypto(
+    key: &gatehouse::crypto::signing::GeneratedKey,
+) -> anyhow::Result<f64> {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::Signer;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(&key.pkcs8_der)?;
+    let signer = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key);
+    Ok(tokio::task::spawn_blocking(move || {
+        let message = b"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwOi8vYmVuY2gubG9jYWxob3N0LyJ9";
+        for _ in 0..10 {
+            std::hint::black_box(signer.sign(message));
+        }
+        let n = 100;
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(signer.sign(message));
+        }
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+    })
+    .await?)
+}
+
 /// CPU a node uses doing nothing (housekeeping, cache refreshes, ...), over 5 s.
 async fn idle_cpu(pid: u32) -> String {
     let window = Duration::from_secs(5);
@@ -788,6 +812,11 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
     report.fact(
         "reference: one RS256 signature with a parsed RSA-2048 key (aws-lc, one core, machine idle); a login signs 1 token (the ID token), a client_credentials grant 1 per client, audience and scope per half hour",
         format!("{sign:.3} ms"),
+    );
+    let sign_rust_crypto = rs256_sign_ms_rust_crypto(&keys[0]).await?;
+    report.fact(
+        "reference: the same signature with RustCrypto's rsa crate (jsonwebtoken's rust_crypto backend)",
+        format!("{sign_rust_crypto:.3} ms"),
     );
     let tenants =
         seed::bulk_tenants(&env.pg().pool, &env.sealer, &bench, &keys, args.tenants).await?;
