@@ -200,7 +200,7 @@ async fn paired(
     http::login(&http::client(), &one, None)
         .await
         .map_err(|e| anyhow!("a first login on the one-tenant node failed: {e}"))?;
-    let rounds = if args.quick { 2 } else { 3 };
+    let rounds = if args.quick { 2 } else { 5 };
     let shape = Shape {
         concurrency: users,
         warmup: Duration::from_secs(2),
