@@ -272,15 +272,22 @@ async fn prime(targets: &[LoginTarget]) -> anyhow::Result<(Duration, u64)> {
 /// What one RS256 signature costs on this machine: the floor under the token endpoint's CPU.
 async fn rs256_sign_ms(key: &gatehouse::crypto::signing::GeneratedKey) -> anyhow::Result<f64> {
     let key = gatehouse::crypto::signing::SigningKey::from_pkcs8(&key.kid, &key.pkcs8_der)?;
+    let claims = json!({ "iss": "http://bench.localhost/", "sub": "exact|b0b2c3d4", "aud": "client", "iat": 1, "exp": 2 });
+    ms_per_call(400, move || key.sign("JWT", &claims)).await
+}
+
+/// Milliseconds per call of `f` on one blocking thread, after a tenth as many warm-up calls.
+async fn ms_per_call<T, F>(n: u32, f: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> T + Send + 'static,
+{
     Ok(tokio::task::spawn_blocking(move || {
-        let claims = json!({ "iss": "http://bench.localhost/", "sub": "exact|b0b2c3d4", "aud": "client", "iat": 1, "exp": 2 });
-        for _ in 0..50 {
-            std::hint::black_box(key.sign("JWT", &claims));
+        for _ in 0..n / 10 {
+            std::hint::black_box(f());
         }
-        let n = 400;
         let started = Instant::now();
         for _ in 0..n {
-            std::hint::black_box(key.sign("JWT", &claims));
+            std::hint::black_box(f());
         }
         started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
     })
@@ -296,19 +303,8 @@ async fn rs256_sign_ms_rust_crypto(
     use rsa::signature::Signer;
     let key = rsa::RsaPrivateKey::from_pkcs8_der(&key.pkcs8_der)?;
     let signer = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key);
-    Ok(tokio::task::spawn_blocking(move || {
-        let message = b"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwOi8vYmVuY2gubG9jYWxob3N0LyJ9";
-        for _ in 0..10 {
-            std::hint::black_box(signer.sign(message));
-        }
-        let n = 100;
-        let started = Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(signer.sign(message));
-        }
-        started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
-    })
-    .await?)
+    let message = b"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwOi8vYmVuY2gubG9jYWxob3N0LyJ9";
+    ms_per_call(100, move || signer.sign(message)).await
 }
 
 /// CPU a node uses doing nothing (housekeeping, cache refreshes, ...), over 5 s.

@@ -138,14 +138,13 @@ impl FakeUser {
             title: Some("DHR".into()),
         }
     }
-}
 
-impl FakeUser {
     /// Generated user `n`, who signs in when the browser carries the `fake_exact_user=n` cookie
     /// (see [`SESSION_COOKIE`]).
     pub fn numbered(n: u32) -> Self {
         FakeUser {
-            user_id: format!("b0b2c3d4-0000-4000-8000-{n:012}"),
+            // Apart from Jan's id (…8000-000000000001), so user 1 is not Jan under another name.
+            user_id: format!("b0b2c3d4-0000-4000-9000-{n:012}"),
             user_name: format!("user{n}@example.nl"),
             full_name: Some(format!("User {n}")),
             first_name: Some("User".into()),

@@ -110,8 +110,8 @@ impl State {
         self.apps.get(client_id)
     }
 
-    /// Issues a single-use code for the current user, bound to the client and callback.
-    /// A code for `user`, or for the current user when the browser has no session of its own.
+    /// Issues a single-use code bound to the client and callback, for `user` (the browser's own
+    /// session) or else for the current user.
     pub fn issue_code(
         &mut self,
         client_id: &str,
