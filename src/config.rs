@@ -58,7 +58,8 @@ pub struct Settings {
     pub previous_master_keys: Vec<SecretString>,
     /// `GATEHOUSE_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
-    /// `GATEHOUSE_DB_MAX_CONNECTIONS`: pool size (default 10).
+    /// `GATEHOUSE_DB_MAX_CONNECTIONS`: database connections for requests (default 10), shared out
+    /// between the HTTP workers, each of which has its own pool.
     pub db_max_connections: u32,
     /// `GATEHOUSE_WORKERS`: HTTP worker threads (default: one per CPU).
     pub workers: usize,

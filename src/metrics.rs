@@ -213,8 +213,9 @@ impl Metrics {
 
     /// The text exposition, with gauges read now.
     pub fn render(&self, state: &AppState) -> String {
-        self.db_pool_connections.set(i64::from(state.pool.size()));
-        self.db_pool_idle.set(state.pool.num_idle() as i64);
+        let (open, idle) = state.pools.totals();
+        self.db_pool_connections.set(i64::from(open));
+        self.db_pool_idle.set(idle as i64);
         let stats = &state.cache.stats;
         catch_up(&self.cache_hits, stats.hits.load(Ordering::Relaxed));
         catch_up(&self.cache_misses, stats.misses.load(Ordering::Relaxed));

@@ -43,15 +43,17 @@ impl Application {
     pub fn build(state: Arc<AppState>, listener: TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let https = state.settings.public_scheme == crate::config::PublicScheme::Https;
-        let data = web::Data::from(state.clone());
         let workers = state.settings.workers;
+        let node = state.clone();
         let server = HttpServer::new(move || {
+            // Runs once on each worker's thread.
+            let data = web::Data::new(node.for_worker());
             let mut headers = default_headers();
             if https {
                 headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
             }
             App::new()
-                .app_data(data.clone())
+                .app_data(data)
                 .configure(extractor_configs)
                 .wrap(headers)
                 .wrap_fn(crate::rate_limit::limit)
