@@ -356,7 +356,7 @@ async fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Env> {
     report.header.push((
         "PostgreSQL".into(),
         format!(
-            "{} (private, fsync and synchronous_commit off){}",
+            "{} (private; fsync off, synchronous_commit on){}",
             pg.version,
             if pg.statements {
                 ", pg_stat_statements on"
