@@ -56,11 +56,20 @@ async fn body_text(c: &Client) -> String {
         .unwrap()
 }
 
+/// Takes a screenshot of the page; writes it over the README's copy only when asked
+/// (`GATEHOUSE_UPDATE_SCREENSHOTS=1`), so a test run leaves the working tree as it was.
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
-    let path = screenshot_path(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, png).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+        "{name}: not a PNG of a rendered page ({} bytes)",
+        png.len()
+    );
+    if std::env::var_os("GATEHOUSE_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let path = screenshot_path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, png).unwrap();
+    }
 }
 
 #[tokio::test]
