@@ -79,6 +79,10 @@ pub struct Settings {
     pub rate_limit_failures_per_minute: u32,
     /// `GATEHOUSE_METRICS`: `on` (default) or `off`; off only to measure what metrics cost.
     pub metrics_enabled: bool,
+    /// `GATEHOUSE_TRUSTED_PROXIES`: reverse proxies (addresses or CIDR ranges, comma-separated)
+    /// whose `X-Forwarded-For` names the client for per-IP limits (default: none, the TCP
+    /// peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -200,6 +204,15 @@ impl Settings {
                 0,
                 1_000_000,
             )?,
+            trusted_proxies: match get("GATEHOUSE_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(v) => {
+                    crate::client_addr::parse_trusted(&v).map_err(|message| ConfigError {
+                        var: "GATEHOUSE_TRUSTED_PROXIES",
+                        message,
+                    })?
+                }
+            },
             metrics_enabled: match get("GATEHOUSE_METRICS").as_deref().map(str::trim) {
                 None | Some("on") => true,
                 Some("off") => false,
@@ -315,6 +328,7 @@ mod tests {
             ("GATEHOUSE_PREVIOUS_MASTER_KEYS", "abc"),
             ("GATEHOUSE_DB_MAX_CONNECTIONS", "0"),
             ("GATEHOUSE_UPSTREAM_TIMEOUT_MS", "soon"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{value}");

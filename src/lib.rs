@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod crypto;
 pub mod database;

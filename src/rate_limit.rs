@@ -197,7 +197,7 @@ where
     ) else {
         return Either::Left(srv.call(req));
     };
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::client_addr::client_ip(req.request(), &state.settings.trusted_proxies);
     let mut verdict = match ip {
         Some(ip) => state.limits.check_ip(door, ip),
         None => Ok(()),

@@ -114,3 +114,52 @@ async fn wrong_client_secrets_lock_the_client_out_however_its_id_is_spelled() {
     // Rotating client ids from the same IP is locked out as well.
     assert_eq!(attempt("another-client".into(), "x".into()).await.0, 429);
 }
+
+/// Sends `/authorize` requests as a client behind `X-Forwarded-For: forwarded`; the statuses.
+async fn authorize_as(app: &TestApp, url: &str, forwarded: &str, times: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..times {
+        let res = app
+            .http
+            .get(url)
+            .header("X-Forwarded-For", forwarded)
+            .query(&[("client_id", "nobody")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_client_cannot_escape_its_ip_budget_by_writing_x_forwarded_for() {
+    let app = spawn_app_with(&[("GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE", "3")]).await;
+    let tenant = app.create_tenant("acme").await;
+    let url = app.tenant_url(&tenant, "/authorize");
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.extend(authorize_as(&app, &url, &format!("203.0.113.{i}"), 1).await);
+    }
+    assert_eq!(statuses, [400, 400, 400, 429]);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_ip_budget() {
+    let app = spawn_app_with(&[
+        ("GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE", "3"),
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1, ::1"),
+    ])
+    .await;
+    let tenant = app.create_tenant("acme").await;
+    let url = app.tenant_url(&tenant, "/authorize");
+    // The proxy appends the address it saw; what the client wrote before it does not count.
+    assert_eq!(
+        authorize_as(&app, &url, "198.51.100.1, 203.0.113.1", 4).await,
+        [400, 400, 400, 429]
+    );
+    assert_eq!(
+        authorize_as(&app, &url, "198.51.100.1, 203.0.113.2", 3).await,
+        [400, 400, 400]
+    );
+}

@@ -95,11 +95,11 @@ pub async fn get(
     Ok(res)
 }
 
-/// The client address failures are counted under: the peer of the TCP connection. (Behind a
-/// reverse proxy every request shares the proxy's address; the per-account limit still holds.)
-fn address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+/// The client address failures are counted under: the TCP peer, or the client a trusted
+/// reverse proxy names (`GATEHOUSE_TRUSTED_PROXIES`). The per-account limit holds either way.
+fn address(req: &HttpRequest, state: &AppState) -> String {
+    crate::client_addr::client_ip(req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -123,7 +123,7 @@ pub async fn post(
     let (csrf, _) = presession_token(&req, &state.settings);
     let email_key: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let account_key = format!("account:{email_key}");
-    let address_key = format!("ip:{}", address(&req));
+    let address_key = format!("ip:{}", address(&req, &state));
     let next = safe_next(&form.next);
     let answer = |status: StatusCode, error: String| {
         let page = SigninPage {

@@ -250,7 +250,7 @@ async fn authenticate(
     };
     let uses_basic = basic.is_some();
     // Brute force: after too many failures for this client id or IP, refuse before checking.
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::client_addr::client_ip(req, &state.settings.trusted_proxies);
     if let Err(wait) = state.limits.locked_out(Door::Token, &client_id, ip) {
         return Err(TokenError::slow_down(wait));
     }

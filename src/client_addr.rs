@@ -1,0 +1,146 @@
+//! The address a request comes from: the TCP peer, or, when the peer is one of the reverse
+//! proxies named in `GATEHOUSE_TRUSTED_PROXIES`, the client that proxy saw (`X-Forwarded-For`).
+//! Per-IP rate limits and sign-in throttling count under this address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use actix_web::http::header::HeaderMap;
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// The client's address, or `None` when the connection has no peer address (tests).
+pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip().to_canonical();
+    Some(resolve(peer, req.headers(), trusted))
+}
+
+/// Without trusted proxies the peer is the client, whatever the headers say (a client cannot
+/// choose its own bucket). Behind trusted ones, `X-Forwarded-For` is read from the right,
+/// where the nearest proxy appended what it saw, skipping the trusted hops: the first address
+/// not trusted is the client. Anything to its left was written by the client and is ignored.
+/// An entry that is not an address ends the walk at the last trusted hop.
+fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    // Several headers count as one list, in order (RFC 9110, 5.3).
+    let entries: Vec<&str> = headers
+        .get_all(X_FORWARDED_FOR)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match parse_entry(entry) {
+            Some(ip) if is_trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// `203.0.113.7`, `2001:db8::1`, or with a port as some proxies write it (`203.0.113.7:4711`,
+/// `[2001:db8::1]:4711`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+/// Parses `GATEHOUSE_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
+pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!("`{s}` is not an address or a range like 10.0.0.0/8 or fd00::/8")
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(
+                HeaderName::from_static(X_FORWARDED_FOR),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_header_is_ignored() {
+        let got = resolve(ip("198.51.100.9"), &headers(&["203.0.113.7"]), &[]);
+        assert_eq!(got, ip("198.51.100.9"));
+    }
+
+    #[test]
+    fn a_peer_that_is_not_trusted_cannot_name_another_client() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap();
+        let got = resolve(ip("198.51.100.9"), &headers(&["203.0.113.7"]), &trusted);
+        assert_eq!(got, ip("198.51.100.9"));
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_entry_is_the_client() {
+        let trusted = parse_trusted("10.0.0.0/8, 192.0.2.1").unwrap();
+        // The client wrote "1.1.1.1" itself; the edge proxy appended what it saw, the inner
+        // proxy (192.0.2.1) appended the edge proxy's address.
+        let h = headers(&["1.1.1.1, 203.0.113.7", "10.0.0.5"]);
+        assert_eq!(resolve(ip("192.0.2.1"), &h, &trusted), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn ports_and_ipv6_are_understood() {
+        let trusted = parse_trusted("fd00::/8").unwrap();
+        let h = headers(&["[2001:db8::7]:4711"]);
+        assert_eq!(resolve(ip("fd00::1"), &h, &trusted), ip("2001:db8::7"));
+        let trusted = parse_trusted("127.0.0.1").unwrap();
+        let h = headers(&["203.0.113.7:4711"]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn garbage_or_a_missing_header_leaves_the_last_trusted_hop() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap();
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &headers(&["not-an-ip, 10.0.0.2"]), &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &headers(&[]), &trusted),
+            ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn bad_ranges_are_refused_with_the_entry() {
+        assert!(parse_trusted("").unwrap().is_empty());
+        assert_eq!(parse_trusted("10.0.0.1, ::1").unwrap().len(), 2);
+        let err = parse_trusted("10.0.0.0/8, proxy.internal").unwrap_err();
+        assert!(err.contains("proxy.internal"), "{err}");
+        assert!(parse_trusted("10.0.0.0/33").is_err());
+    }
+}
