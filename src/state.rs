@@ -1,7 +1,7 @@
-//! What every request handler shares: settings, the pool, the sealer, the upstream HTTP client
-//! and the configuration cache.
+//! What request handlers share: per node the settings, sealer, caches, limits and metrics; per
+//! HTTP worker the database pool and the upstream HTTP client.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use sqlx::PgPool;
 
@@ -25,8 +25,10 @@ pub struct AppState {
     pub verifying_keys: Arc<crate::tokens::VerifyingKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::rate_limit::RateLimits>,
-    /// Every pool of the node, for the metrics' totals.
+    /// Every live pool of the node, for the metrics' totals.
     pub pools: Pools,
+    /// Keeps this state's pool in `pools` while the state (a worker's, or the node's) lives.
+    _pool_registration: Arc<PgPool>,
 }
 
 impl AppState {
@@ -34,9 +36,11 @@ impl AppState {
         let upstream = upstream_client(&settings);
         let limits = crate::rate_limit::RateLimits::new(&settings);
         let metrics = crate::metrics::Metrics::new(settings.metrics_enabled);
+        let pools = Pools::default();
         Arc::new(AppState {
             settings: Arc::new(settings),
-            pools: Pools(Arc::new(Mutex::new(vec![pool.clone()]))),
+            _pool_registration: pools.register(&pool),
+            pools,
             pool,
             sealer: Arc::new(sealer),
             upstream,
@@ -66,8 +70,8 @@ impl AppState {
             .clone()
             .max_connections(share)
             .connect_lazy_with((*self.pool.connect_options()).clone());
-        self.pools.add(pool.clone());
         AppState {
+            _pool_registration: self.pools.register(&pool),
             pool,
             upstream: upstream_client(&self.settings),
             ..self.clone()
@@ -82,21 +86,30 @@ impl AppState {
     }
 }
 
-/// The node's pools: the one it started with (background work) and each worker's.
-#[derive(Clone)]
-pub struct Pools(Arc<Mutex<Vec<PgPool>>>);
+/// The node's pools: the one it started with (background work) and each live worker's. A
+/// worker that actix replaces drops its state, and its pool leaves the list with it.
+#[derive(Clone, Default)]
+pub struct Pools(Arc<Mutex<Vec<Weak<PgPool>>>>);
 
 impl Pools {
-    fn add(&self, pool: PgPool) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(pool);
+    /// Lists `pool` for as long as the returned handle lives.
+    fn register(&self, pool: &PgPool) -> Arc<PgPool> {
+        let handle = Arc::new(pool.clone());
+        let mut pools = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pools.retain(|p| p.strong_count() > 0);
+        pools.push(Arc::downgrade(&handle));
+        handle
     }
 
     /// Open and idle connections over all of them.
     pub fn totals(&self) -> (u32, usize) {
         let pools = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pools.iter().fold((0, 0), |(open, idle), p| {
-            (open + p.size(), idle + p.num_idle())
-        })
+        pools
+            .iter()
+            .filter_map(Weak::upgrade)
+            .fold((0, 0), |(open, idle), p| {
+                (open + p.size(), idle + p.num_idle())
+            })
     }
 }
 
@@ -105,4 +118,31 @@ fn upstream_client(settings: &Settings) -> reqwest::Client {
         settings.upstream_connect_timeout,
         settings.upstream_timeout,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(pools: &Pools) -> usize {
+        let pools = pools.0.lock().unwrap();
+        pools.iter().filter(|p| p.strong_count() > 0).count()
+    }
+
+    #[tokio::test]
+    async fn a_pool_is_counted_while_its_state_lives() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/nothing")
+            .unwrap();
+        let pools = Pools::default();
+        let _node = pools.register(&pool);
+        let worker = pools.register(&pool);
+        assert_eq!(live(&pools), 2);
+        // A replaced worker's pool is no longer counted, and the list does not grow.
+        drop(worker);
+        let _replacement = pools.register(&pool);
+        assert_eq!(live(&pools), 2);
+        assert_eq!(pools.0.lock().unwrap().len(), 2);
+        assert_eq!(pools.totals(), (0, 0));
+    }
 }
