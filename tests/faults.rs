@@ -1085,6 +1085,17 @@ impl Node {
         base_port: u16,
         dir: &Path,
     ) -> Node {
+        Node::spawn_logging(name, database_url, master_key, base_port, dir, "warn").await
+    }
+
+    async fn spawn_logging(
+        name: &str,
+        database_url: &str,
+        master_key: &str,
+        base_port: u16,
+        dir: &Path,
+        rust_log: &str,
+    ) -> Node {
         let port = free_port();
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
@@ -1102,7 +1113,7 @@ impl Node {
             .env("GATEHOUSE_BASE_DOMAIN", format!("localhost:{base_port}"))
             .env("GATEHOUSE_UPSTREAM_TIMEOUT_MS", "15000")
             .env("GATEHOUSE_DATA_DIR", dir.join(name))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdin(std::process::Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -1140,6 +1151,61 @@ impl Node {
     fn pid(&self) -> nix::unistd::Pid {
         nix::unistd::Pid::from_raw(self.child.id().expect("a running node") as i32)
     }
+}
+
+/// Regression: the callback once held an entered span across `.await`s, so the next request
+/// polled on that worker thread logged inside it, nesting other requests' spans ever deeper
+/// (94 KB log lines at 32 concurrent logins). Interleaved callbacks each log within their own
+/// request only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callbacks_each_log_within_their_own_request() {
+    let _serial = SERIAL.lock().await;
+    let database_url = helpers::fresh_database().await;
+    let master_key = MasterKey::generate_text();
+    let proxy = Proxy::start().await;
+    let pool = gatehouse::db::connect(&SecretString::from(database_url.clone()), 4)
+        .await
+        .unwrap();
+    let settings = helpers::test_settings(proxy.port, &database_url, &master_key);
+    let mut site = make_site(&pool, &sealer_for(&master_key), &settings).await;
+    let fake = site.fake.take().expect("the fake");
+    let t = site.target.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::spawn_logging(
+        "a",
+        &database_url,
+        &master_key,
+        proxy.port,
+        dir.path(),
+        "info",
+    )
+    .await;
+    proxy.route_to(&[node.addr], 0);
+    let mut begun = Vec::new();
+    for _ in 0..8 {
+        begun.push(t.start_login().await.expect("authorize"));
+    }
+    // A slow token exchange keeps every callback waiting at the same time.
+    fake.set_token_mode(TokenMode::Slow(Duration::from_millis(300)));
+    let mut done = finish_in_background(&t, begun);
+    while let Some(outcome) = done.join_next().await {
+        assert!(
+            matches!(outcome.unwrap(), Outcome::Code(_)),
+            "{}",
+            node.log_text()
+        );
+    }
+    let log = node.log_text();
+    let completed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("login completed"))
+        .collect();
+    assert_eq!(completed.len(), 8, "{log}");
+    for line in completed {
+        assert_eq!(line.matches("request{").count(), 1, "{line}");
+        assert!(line.contains("connection="), "{line}");
+    }
+    pool.close().await;
 }
 
 /// Starts `logins` callbacks at once in the background.

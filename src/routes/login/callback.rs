@@ -83,7 +83,10 @@ pub async fn get(
         }
     };
     trace.connection = Some(connection.name.clone());
-    let _span = tracing::info_span!("login_callback", trace_id = %txn.trace_id, tenant.slug = %tenant.tenant.slug, connection.name = %connection.name).entered();
+    // Recorded on the request's span, which the middleware attaches to this future. (A span
+    // entered here with a guard would stay entered on the worker thread at every `.await` and
+    // wrap the next request polled there: log lines nested other requests, ever deeper.)
+    tracing::Span::current().record("connection", connection.name.as_str());
 
     if let Some(error) = params.get("error") {
         let description = params.get("error_description").unwrap_or("");
