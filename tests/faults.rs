@@ -1153,6 +1153,40 @@ impl Node {
     }
 }
 
+/// What the tests with `gatehouse serve` nodes start from: a fresh database, a proxy where
+/// the nodes will sit, the site (tenant, application, fake Exact) and a directory for logs.
+struct NodesSite {
+    database_url: String,
+    master_key: String,
+    proxy: Proxy,
+    pool: PgPool,
+    fake: FakeExactHandle,
+    t: Target,
+    dir: tempfile::TempDir,
+}
+
+impl NodesSite {
+    async fn start() -> NodesSite {
+        let database_url = helpers::fresh_database().await;
+        let master_key = MasterKey::generate_text();
+        let proxy = Proxy::start().await;
+        let pool = gatehouse::db::connect(&SecretString::from(database_url.clone()), 4)
+            .await
+            .unwrap();
+        let settings = helpers::test_settings(proxy.port, &database_url, &master_key);
+        let mut site = make_site(&pool, &sealer_for(&master_key), &settings).await;
+        NodesSite {
+            fake: site.fake.take().expect("the fake"),
+            t: site.target.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            database_url,
+            master_key,
+            proxy,
+            pool,
+        }
+    }
+}
+
 /// Regression: the callback once held an entered span across `.await`s, so the next request
 /// polled on that worker thread logged inside it, nesting other requests' spans ever deeper
 /// (94 KB log lines at 32 concurrent logins). Interleaved callbacks each log within their own
@@ -1160,17 +1194,15 @@ impl Node {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callbacks_each_log_within_their_own_request() {
     let _serial = SERIAL.lock().await;
-    let database_url = helpers::fresh_database().await;
-    let master_key = MasterKey::generate_text();
-    let proxy = Proxy::start().await;
-    let pool = gatehouse::db::connect(&SecretString::from(database_url.clone()), 4)
-        .await
-        .unwrap();
-    let settings = helpers::test_settings(proxy.port, &database_url, &master_key);
-    let mut site = make_site(&pool, &sealer_for(&master_key), &settings).await;
-    let fake = site.fake.take().expect("the fake");
-    let t = site.target.clone();
-    let dir = tempfile::tempdir().unwrap();
+    let NodesSite {
+        database_url,
+        master_key,
+        proxy,
+        pool,
+        fake,
+        t,
+        dir,
+    } = NodesSite::start().await;
     let node = Node::spawn_logging(
         "a",
         &database_url,
@@ -1221,17 +1253,15 @@ fn finish_in_background(t: &Target, logins: Vec<Started>) -> tokio::task::JoinSe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_moves_between_nodes_survives_a_killed_node_and_completes_during_a_graceful_stop() {
     let _serial = SERIAL.lock().await;
-    let database_url = helpers::fresh_database().await;
-    let master_key = MasterKey::generate_text();
-    let proxy = Proxy::start().await;
-    let pool = gatehouse::db::connect(&SecretString::from(database_url.clone()), 4)
-        .await
-        .unwrap();
-    let settings = helpers::test_settings(proxy.port, &database_url, &master_key);
-    let mut site = make_site(&pool, &sealer_for(&master_key), &settings).await;
-    let fake = site.fake.take().expect("the fake");
-    let t = site.target.clone();
-    let dir = tempfile::tempdir().unwrap();
+    let NodesSite {
+        database_url,
+        master_key,
+        proxy,
+        pool,
+        fake,
+        t,
+        dir,
+    } = NodesSite::start().await;
     let (mut a, b) = tokio::join!(
         Node::spawn("a", &database_url, &master_key, proxy.port, dir.path()),
         Node::spawn("b", &database_url, &master_key, proxy.port, dir.path()),
