@@ -84,34 +84,19 @@ pub struct EventFilter {
 const COLUMNS: &str =
     "event_id, type, at, trace_id, client_id, connection, user_id, actor, description, details";
 
-pub async fn page(
-    db: &sqlx::PgPool,
+/// The `WHERE` of a listing: the tenant and `filter`, as `$1` to `$8`.
+const FILTERED: &str =
+    "tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR user_id = $3)
+     AND ($4::text IS NULL OR connection = $4) AND ($5::text IS NULL OR client_id = $5)
+     AND ($6::uuid IS NULL OR trace_id = $6) AND ($7::timestamptz IS NULL OR at >= $7)
+     AND ($8::timestamptz IS NULL OR at < $8)";
+
+fn bind_filter<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     tenant_id: Uuid,
-    filter: &EventFilter,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Event>, i64), sqlx::Error> {
-    const WHERE: &str =
-        "tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR user_id = $3)
-         AND ($4::text IS NULL OR connection = $4) AND ($5::text IS NULL OR client_id = $5)
-         AND ($6::uuid IS NULL OR trace_id = $6) AND ($7::timestamptz IS NULL OR at >= $7)
-         AND ($8::timestamptz IS NULL OR at < $8)";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM events WHERE {WHERE} ORDER BY at DESC, event_id OFFSET $9 LIMIT $10"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.event_type)
-    .bind(&filter.user_id)
-    .bind(&filter.connection)
-    .bind(&filter.client_id)
-    .bind(filter.trace_id)
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(offset)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM events WHERE {WHERE}"))
+    filter: &'q EventFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
         .bind(tenant_id)
         .bind(&filter.event_type)
         .bind(&filter.user_id)
@@ -120,9 +105,85 @@ pub async fn page(
         .bind(filter.trace_id)
         .bind(filter.from)
         .bind(filter.to)
-        .fetch_one(db)
-        .await?;
-    Ok((rows, total))
+}
+
+/// The order of a page of events, by time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// `limit` events `filter` matches, after skipping `offset`, in `order`.
+pub async fn page(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    filter: &EventFilter,
+    order: Order,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let order = match order {
+        Order::NewestFirst => "at DESC, event_id",
+        Order::OldestFirst => "at, event_id",
+    };
+    bind_filter(
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM events WHERE {FILTERED} ORDER BY {order} OFFSET $9 LIMIT $10"
+        )),
+        tenant_id,
+        filter,
+    )
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// How many events `filter` matches.
+pub async fn count(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    filter: &EventFilter,
+) -> Result<i64, sqlx::Error> {
+    let (total,): (i64,) = bind_filter(
+        sqlx::query_as(&format!("SELECT count(*) FROM events WHERE {FILTERED}")),
+        tenant_id,
+        filter,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(total)
+}
+
+/// Up to `take` events `filter` matches that follow the event `after` (from the first, if
+/// `None`) in commit order: by the writing transaction, then the event id. Only events of
+/// transactions older than every transaction still running are returned, so no event can
+/// later appear before the last one returned (see the migration that added `txn`): an
+/// exporter that reads from its last event id sees every event once. An `after` event that
+/// does not exist yields nothing; ask [`by_id`] first to tell it apart.
+pub async fn after(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    filter: &EventFilter,
+    after: Option<Uuid>,
+    take: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    bind_filter(
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM events WHERE {FILTERED}
+               AND ($9::uuid IS NULL OR (txn, event_id) >
+                   (SELECT txn, event_id FROM events WHERE tenant_id = $1 AND event_id = $9))
+               AND txn < pg_snapshot_xmin(pg_current_snapshot())
+             ORDER BY txn, event_id LIMIT $10"
+        )),
+        tenant_id,
+        filter,
+    )
+    .bind(after)
+    .bind(take)
+    .fetch_all(db)
+    .await
 }
 
 pub async fn by_id(

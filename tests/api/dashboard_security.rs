@@ -451,10 +451,16 @@ async fn dashboard_never_renders_a_connection_client_secret() {
         200
     );
 
-    let (events, _) =
-        gatehouse::db::events::page(&app.pool, tenant.tenant_id, &Default::default(), 0, 100)
-            .await
-            .unwrap();
+    let events = gatehouse::db::events::page(
+        &app.pool,
+        tenant.tenant_id,
+        &Default::default(),
+        gatehouse::db::events::Order::NewestFirst,
+        0,
+        100,
+    )
+    .await
+    .unwrap();
     let mut pages = vec![
         "/tenants".to_owned(),
         "/tenants/acme".to_owned(),

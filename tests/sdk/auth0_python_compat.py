@@ -24,6 +24,7 @@ Exits 0 when every step behaved as Auth0 would, non-zero with the failing step o
 import os
 import socket
 import sys
+import time
 import traceback
 
 _real_getaddrinfo = socket.getaddrinfo
@@ -41,6 +42,7 @@ from auth0.authentication import GetToken  # noqa: E402
 from auth0.exceptions import Auth0Error  # noqa: E402
 from auth0.management.clients import Clients  # noqa: E402
 from auth0.management.connections import Connections  # noqa: E402
+from auth0.management.logs import Logs  # noqa: E402
 
 
 def check(condition, what):
@@ -134,6 +136,25 @@ def main():
     check(connections.client.get(clients_url)["clients"] == [], "PATCH connections/{id}/clients disables")
     connections.update(con_id, {"enabled_clients": [app["client_id"]]})
     check(connections.get(con_id)["enabled_clients"] == [app["client_id"]], "enabled_clients through update")
+
+    # A log exporter: logs.search sends page, per_page and include_totals along with the
+    # checkpoint, which then reads the events after `from`, oldest first.
+    logs = Logs(domain, access_token, protocol=protocol)
+    total = logs.search(per_page=100)["total"]
+    check(total >= 5, "logs.search by page counts the configuration changes")
+    exported, checkpoint = [], None
+    deadline = time.monotonic() + 10
+    while len(exported) < total and time.monotonic() < deadline:
+        page = logs.search(from_param=checkpoint, take=2)
+        check(isinstance(page, list) and len(page) <= 2, "logs.search from a checkpoint answers an array")
+        if page:
+            exported += [e["log_id"] for e in page]
+            checkpoint = page[-1]["log_id"]
+        else:
+            time.sleep(0.05)  # another transaction still running holds newer events back
+    check(len(exported) == total and len(set(exported)) == total,
+          "reading from checkpoints gives every event once")
+    check(logs.get(exported[0])["log_id"] == exported[0], "logs.get")
 
     connections.delete(con_id)
     expect_error(lambda: connections.get(con_id), 404, "inexistent_connection", "connections.delete")

@@ -1,7 +1,9 @@
-//! `/api/v2/logs`: the tenant's events (logins, failures with their step, configuration
-//! changes) as Auth0 log events, newest first. `type` is Gatehouse's event type
-//! (`login_success`, `connection_updated`, ...), not Auth0's short codes.
+//! `/api/v2/logs` and `/api/v2/users/{id}/logs`: the tenant's events (logins, failures with
+//! their step, configuration changes) as Auth0 log events, by page (newest first) or, for log
+//! exporters, from a checkpoint. `type` is Gatehouse's event type (`login_success`,
+//! `connection_updated`, ...), not Auth0's short codes.
 
+use actix_web::http::header::{HeaderValue, LINK};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
@@ -13,7 +15,7 @@ use super::paging::{self, offset_answer, FieldSelection, Query};
 use super::reply::Reply;
 use super::users::date;
 use crate::db;
-use crate::db::events::{Event, EventFilter};
+use crate::db::events::{Event, EventFilter, Order};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,26 +40,101 @@ pub fn log_json(event: &Event) -> Value {
     out
 }
 
-/// `from`/`to`: an RFC 3339 time or a date (a date means its start, in UTC).
-fn moment(q: &Query, key: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let Some(text) = q.raw(key, 40)? else {
-        return Ok(None);
-    };
-    if let Ok(at) = DateTime::parse_from_rfc3339(&text) {
-        return Ok(Some(at.with_timezone(&Utc)));
+/// A time given as an RFC 3339 time or a date (a date means its start, in UTC); `None` if it is
+/// neither.
+fn parse_moment(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Some(t.and_utc()))
-        .ok_or_else(|| {
-            ApiError::invalid_query(FieldError::new(
-                key,
-                "must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T12:00:00Z)",
-            ))
-        })
+        .map(|t| t.and_utc())
 }
 
+/// A page of a listing by time (`page`, `per_page`, `include_totals`, `sort`).
+#[derive(Debug, PartialEq)]
+struct ByPage {
+    page: i64,
+    per_page: i64,
+    include_totals: bool,
+    order: Order,
+}
+
+/// How a listing of `/logs` is read.
+#[derive(Debug, PartialEq)]
+enum Reading {
+    Pages(ByPage),
+    /// From a checkpoint (`from` a log id, `take`), in commit order: what log exporters use.
+    /// As at Auth0, the page parameters are ignored then (SDKs send them along).
+    Checkpoint {
+        after: Option<Uuid>,
+        take: i64,
+    },
+}
+
+/// The paging of a `/logs` request, and the time window of its `from` (a time, not a log id)
+/// and `to`. `from` is a log id for a checkpoint and a time for a window; `take` alone reads
+/// from the first event.
+fn reading(q: &Query) -> Result<(Reading, EventFilter), ApiError> {
+    let (page, per_page, include_totals) = paging::offset(q)?;
+    let order = match q.text("sort", 20)?.as_deref() {
+        None | Some("date:-1") => Order::NewestFirst,
+        Some("date:1") => Order::OldestFirst,
+        Some(_) => {
+            return Err(ApiError::invalid_query(FieldError::new(
+                "sort",
+                "must be date:-1 (newest first) or date:1 (oldest first)",
+            )))
+        }
+    };
+    let take = q.integer("take", 1, paging::MAX_PER_PAGE)?;
+    let from = q.text("from", 64)?;
+    let after = from.as_deref().and_then(|f| Uuid::parse_str(f).ok());
+    let window_start = match (&from, after) {
+        (Some(text), None) => Some(parse_moment(text).ok_or_else(|| {
+            ApiError::invalid_query(FieldError::new(
+                "from",
+                "must be a log id (to read from a checkpoint), a date (2026-01-31) or an RFC 3339 time",
+            ))
+        })?),
+        _ => None,
+    };
+    let to = match q.text("to", 64)? {
+        None => None,
+        Some(text) => Some(parse_moment(&text).ok_or_else(|| {
+            ApiError::invalid_query(FieldError::new(
+                "to",
+                "must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T12:00:00Z)",
+            ))
+        })?),
+    };
+    let filter = EventFilter {
+        event_type: q.text("type", 64)?,
+        user_id: q.text("user_id", 300)?,
+        connection: q.text("connection", 128)?,
+        client_id: q.text("client_id", 64)?,
+        trace_id: None,
+        from: window_start,
+        to,
+    };
+    let reading = if after.is_some() || take.is_some() {
+        Reading::Checkpoint {
+            after,
+            take: take.unwrap_or(paging::DEFAULT_PER_PAGE),
+        }
+    } else {
+        Reading::Pages(ByPage {
+            page,
+            per_page,
+            include_totals,
+            order,
+        })
+    };
+    Ok((reading, filter))
+}
+
+/// `GET /logs`: newest first by page, or from a checkpoint with a `Link` to the next one.
 pub async fn list(
     token: ManagementToken,
     state: web::Data<AppState>,
@@ -65,34 +142,129 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:logs")?;
     let q = Query::parse(&req);
-    let (page, per_page, include_totals) = paging::offset(&q)?;
     let select = FieldSelection::parse(&q)?;
-    let filter = EventFilter {
-        event_type: q.text("type", 64)?,
-        user_id: q.text("user_id", 300)?,
-        connection: q.text("connection", 128)?,
-        client_id: q.text("client_id", 64)?,
-        trace_id: None,
-        from: moment(&q, "from")?,
-        to: moment(&q, "to")?,
-    };
-    let (events, total) = db::events::page(
+    let (reading, filter) = reading(&q)?;
+    match reading {
+        Reading::Pages(by) => {
+            let found = pages(&state, &token, &filter, &by).await?;
+            Ok(Reply::ok(found.select(&select)).into_response())
+        }
+        Reading::Checkpoint { after, take } => {
+            checkpoint(&state, &token, &q, &select, &filter, after, take).await
+        }
+    }
+}
+
+/// A page of events as `offset_answer` shapes it (the fields selection still to apply).
+struct Page {
+    events: Vec<Event>,
+    page: i64,
+    per_page: i64,
+    total: Option<i64>,
+}
+
+impl Page {
+    fn select(self, select: &FieldSelection) -> Value {
+        let items = self
+            .events
+            .iter()
+            .map(|e| select.apply(log_json(e)))
+            .collect();
+        offset_answer("logs", items, self.page, self.per_page, self.total)
+    }
+}
+
+async fn pages(
+    state: &AppState,
+    token: &ManagementToken,
+    filter: &EventFilter,
+    by: &ByPage,
+) -> Result<Page, ApiError> {
+    let tenant_id = token.tenant_id();
+    let offset = by.page * by.per_page;
+    let events = db::events::page(
         &state.pool,
-        token.tenant_id(),
-        &filter,
-        page * per_page,
-        per_page,
+        tenant_id,
+        filter,
+        by.order,
+        offset,
+        by.per_page,
     )
     .await?;
-    let items = events.iter().map(|e| select.apply(log_json(e))).collect();
-    Ok(Reply::ok(offset_answer(
-        "logs",
-        items,
-        page,
-        per_page,
-        include_totals.then_some(total),
-    ))
-    .into_response())
+    let total = if by.include_totals {
+        Some(db::events::count(&state.pool, tenant_id, filter).await?)
+    } else {
+        None
+    };
+    Ok(Page {
+        events,
+        page: by.page,
+        per_page: by.per_page,
+        total,
+    })
+}
+
+/// Up to `take` events after the checkpoint, oldest first, as a bare array (as Auth0 answers
+/// it) with `Link: <...>; rel="next"` naming the last one as the next checkpoint. An empty
+/// page links to the same checkpoint: the exporter asks again later.
+async fn checkpoint(
+    state: &AppState,
+    token: &ManagementToken,
+    q: &Query,
+    select: &FieldSelection,
+    filter: &EventFilter,
+    after: Option<Uuid>,
+    take: i64,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = token.tenant_id();
+    if let Some(id) = after {
+        if db::events::by_id(&state.pool, tenant_id, id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid_query(FieldError::new(
+                "from",
+                "no log event of this tenant has this id",
+            )));
+        }
+    }
+    let events = db::events::after(&state.pool, tenant_id, filter, after, take).await?;
+    let next = q.encode_with("from", events.last().map(|e| e.event_id.to_string()));
+    let link = format!("<{}?{next}>; rel=\"next\"", token.tenant.url("api/v2/logs"));
+    let items: Vec<Value> = events.iter().map(|e| select.apply(log_json(e))).collect();
+    let mut res = Reply::ok(Value::Array(items)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&link) {
+        res.headers_mut().insert(LINK, value);
+    }
+    Ok(res)
+}
+
+/// `GET /users/{id}/logs`: the events of one user, newest first by page (`sort=date:1` for
+/// oldest first). With `include_totals` the answer also has `length`, as Auth0's has.
+pub async fn for_user(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:logs")?;
+    let q = Query::parse(&req);
+    let select = FieldSelection::parse(&q)?;
+    let (reading, mut filter) = reading(&q)?;
+    let Reading::Pages(by) = reading else {
+        return Err(ApiError::invalid_query(FieldError::new(
+            "from",
+            "a user's logs are read by page; read from a checkpoint with /logs?user_id=...",
+        )));
+    };
+    filter.user_id = Some(id.into_inner());
+    let found = pages(&state, &token, &filter, &by).await?;
+    let length = found.events.len();
+    let mut answer = found.select(&select);
+    if let Value::Object(map) = &mut answer {
+        map.insert("length".into(), json!(length));
+    }
+    Ok(Reply::ok(answer).into_response())
 }
 
 pub async fn get(

@@ -134,6 +134,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     (M::DELETE, web::delete().to(users::delete)),
                 ],
             ))
+            .service(resource(
+                "/users/{id}/logs",
+                vec![(M::GET, web::get().to(logs::for_user))],
+            ))
             .service(resource("/logs", vec![(M::GET, web::get().to(logs::list))]))
             .service(resource(
                 "/logs/{id}",

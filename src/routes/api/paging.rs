@@ -59,6 +59,21 @@ impl Query {
         }
     }
 
+    /// This query string, encoded, with `key` set to `value` (every earlier value replaced);
+    /// as it was if `value` is `None`.
+    pub fn encode_with(&self, key: &str, value: Option<String>) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.pairs {
+            if value.is_none() || k != key {
+                out.append_pair(k, v);
+            }
+        }
+        if let Some(value) = &value {
+            out.append_pair(key, value);
+        }
+        out.finish()
+    }
+
     /// A free-text parameter (a filter); an empty value means "not given".
     pub fn text(&self, key: &str, max: usize) -> Result<Option<String>, ApiError> {
         Ok(self.raw(key, max)?.filter(|v| !v.is_empty()))
@@ -258,6 +273,20 @@ mod tests {
             query("strategy=a&strategy=b,c").all("strategy"),
             ["a", "b", "c"]
         );
+    }
+
+    #[test]
+    fn a_query_string_with_one_parameter_replaced() {
+        let q = query("take=2&from=a&type=login%20x&from=b");
+        assert_eq!(
+            q.encode_with("from", Some("c d".into())),
+            "take=2&type=login+x&from=c+d"
+        );
+        assert_eq!(
+            q.encode_with("from", None),
+            "take=2&from=a&type=login+x&from=b"
+        );
+        assert_eq!(query("").encode_with("from", Some("x".into())), "from=x");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::tenants::{issuer, tenant_layout};
 use crate::config::Settings;
 use crate::db;
 use crate::db::connections::Connection;
-use crate::db::events::EventFilter;
+use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
 use crate::domain::DEFAULT_EXACT_BASE_URL;
 use crate::routes::login::trace::LOGIN_FAILURE;
@@ -163,9 +163,8 @@ async fn last_failure_view(
                 trace_id: Some(trace_id),
                 ..Default::default()
             };
-            db::events::page(&state.pool, tenant_id, &filter, 0, 1)
+            db::events::page(&state.pool, tenant_id, &filter, Order::NewestFirst, 0, 1)
                 .await?
-                .0
                 .first()
                 .map(|e| e.event_id.to_string())
                 .unwrap_or_default()

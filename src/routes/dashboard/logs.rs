@@ -11,7 +11,7 @@ use super::page::{encode, not_found, render, DashResult, Layout};
 use super::session::TenantView;
 use super::tenants::tenant_layout;
 use crate::db;
-use crate::db::events::{Event, EventFilter};
+use crate::db::events::{Event, EventFilter, Order};
 use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
@@ -132,8 +132,16 @@ pub async fn list(
         user_id: given(&query.user),
         ..Default::default()
     };
-    let (events, total) =
-        db::events::page(&state.pool, view.tenant.tenant_id, &filter, 0, PAGE_SIZE).await?;
+    let events = db::events::page(
+        &state.pool,
+        view.tenant.tenant_id,
+        &filter,
+        Order::NewestFirst,
+        0,
+        PAGE_SIZE,
+    )
+    .await?;
+    let total = db::events::count(&state.pool, view.tenant.tenant_id, &filter).await?;
     let mut types = vec![("", "All events")];
     types.extend(TYPES.iter().map(|t| (*t, *t)));
     let page = LogsPage {

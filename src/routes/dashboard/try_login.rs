@@ -15,7 +15,7 @@ use super::session::{AdminSession, TenantEdit};
 use super::tenants::{issuer, layout};
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
 use crate::db;
-use crate::db::events::EventFilter;
+use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
 use crate::error::PageError;
 use crate::routes::login::trace::{CODE_REDEEMED, LOGIN_FAILURE};
@@ -222,10 +222,16 @@ pub async fn callback(
             from: Some(attempt.created_at - chrono::Duration::seconds(1)),
             ..Default::default()
         };
-        if let Some(event) = db::events::page(&state.pool, tenant.tenant_id, &filter, 0, 1)
-            .await?
-            .0
-            .pop()
+        if let Some(event) = db::events::page(
+            &state.pool,
+            tenant.tenant_id,
+            &filter,
+            Order::NewestFirst,
+            0,
+            1,
+        )
+        .await?
+        .pop()
         {
             let d = &event.details;
             page.failed_step = text(d.get("failed_step"));
