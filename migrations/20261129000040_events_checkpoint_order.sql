@@ -8,3 +8,14 @@
 
 ALTER TABLE events ADD COLUMN txn xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX events_in_commit_order ON events (tenant_id, txn, event_id);
+
+-- Transaction ids count per PostgreSQL cluster. Events restored into another cluster
+-- (pg_dump and restore, logical replication) keep the old cluster's ids, which the new one's
+-- do not continue, so new events could sort before them. The cluster the stored ids come
+-- from is kept here (its system identifier; 0 until known) and checked at start-up, which
+-- moves the events of another cluster before every new one.
+CREATE TABLE event_order (
+    only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    cluster   bigint NOT NULL
+);
+INSERT INTO event_order (cluster) VALUES (0);

@@ -4,11 +4,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, X_FORWARDED_FOR};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
-
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// The client's address, or `None` when the connection has no peer address (tests).
 pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
@@ -73,15 +71,12 @@ pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::{HeaderName, HeaderValue};
+    use actix_web::http::header::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for v in values {
-            map.append(
-                HeaderName::from_static(X_FORWARDED_FOR),
-                HeaderValue::from_str(v).unwrap(),
-            );
+            map.append(X_FORWARDED_FOR, HeaderValue::from_str(v).unwrap());
         }
         map
     }

@@ -186,6 +186,28 @@ pub async fn after(
     .await
 }
 
+/// Makes the stored events' commit order this cluster's, after start-up migrations. Events
+/// written by another PostgreSQL cluster (restored from a dump, or replicated logically) carry
+/// transaction ids this cluster does not continue; they are moved before every event this
+/// cluster writes (`txn` 0). Their order among themselves is lost, so an exporter reading
+/// from a checkpoint among them may get some events again, but misses none. Several nodes
+/// starting at once move them once (the row lock on `event_order`). Returns how many moved.
+pub async fn adopt_cluster(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query(
+        "WITH here AS (SELECT system_identifier AS id FROM pg_control_system()),
+              before AS (SELECT cluster FROM event_order),
+              adopted AS (
+                UPDATE event_order SET cluster = here.id FROM here
+                WHERE event_order.cluster <> here.id RETURNING 1
+              )
+         UPDATE events SET txn = '0'
+         WHERE EXISTS (SELECT 1 FROM adopted) AND (SELECT cluster FROM before) <> 0",
+    )
+    .execute(db)
+    .await?;
+    Ok(moved.rows_affected())
+}
+
 pub async fn by_id(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

@@ -49,8 +49,25 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .await
 }
 
+/// Applies the migrations, then makes the stored events' commit order this cluster's (see
+/// [`events::adopt_cluster`]).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    MIGRATOR.run(pool).await?;
+    match events::adopt_cluster(pool).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::warn!(
+            events = moved,
+            "events written by another PostgreSQL cluster (restored from a dump?) now come before \
+             this cluster's; a log exporter reading from a checkpoint among them may get some again"
+        ),
+        // Managed databases may keep `pg_control_system()` from the application's role; the
+        // check is then skipped, which matters only after restoring into another cluster.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            tracing::warn!("cannot read the cluster's identity (pg_control_system): {e}");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// True for a unique-constraint violation, which callers turn into a 409.

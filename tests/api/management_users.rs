@@ -342,6 +342,59 @@ async fn logs_are_exported_from_a_checkpoint_each_event_once_in_commit_order() {
 }
 
 #[tokio::test]
+async fn events_restored_into_another_cluster_come_before_its_own() {
+    let (s, token) = after_login().await;
+    let pool = &s.app.pool;
+    // As after pg_dump and restore into a new cluster: the events carry transaction ids this
+    // cluster has not reached, and `event_order` names the cluster they came from.
+    sqlx::query(
+        "UPDATE events SET txn =
+            ((pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000000)::text)::xid8",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE event_order SET cluster = 42")
+        .execute(pool)
+        .await
+        .unwrap();
+    let (stuck, _) = export(&s, &token, "/logs?take=100".into(), 0).await;
+    assert!(stuck.is_empty(), "ids from the future are never final");
+
+    let restored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let moved = gatehouse::db::events::adopt_cluster(pool).await.unwrap();
+    assert_eq!(moved, u64::try_from(restored).unwrap());
+    assert_eq!(
+        gatehouse::db::events::adopt_cluster(pool).await.unwrap(),
+        0,
+        "once"
+    );
+
+    let (old, last) = export(&s, &token, "/logs?take=100".into(), 2).await;
+    assert!(old.len() >= 2, "the restored events: {old:?}");
+    let new = gatehouse::db::events::record(
+        pool,
+        s.tenant.tenant_id,
+        &gatehouse::db::events::NewEvent {
+            event_type: "api_operation",
+            description: "after the restore".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (after, _) = export(&s, &token, last, 1).await;
+    assert_eq!(
+        after,
+        [new.to_string()],
+        "a new event follows the restored ones"
+    );
+}
+
+#[tokio::test]
 async fn a_users_logs_are_paged_and_sorted() {
     let (s, token) = after_login().await;
     assert_eq!(login(&s, &s.web, &[]).await.status(), 302, "Jan again");
