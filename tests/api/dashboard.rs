@@ -659,3 +659,84 @@ async fn dashboard_deletes_users_and_connections_after_confirmation() {
     );
     fake.stop().await;
 }
+
+/// The `href` of the pager's link with `rel`, unescaped.
+fn pager_link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\" href=\""))?;
+    let rest = &html[at + rel.len() + 13..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn dashboard_pages_through_long_logs_and_user_lists_keeping_the_filter() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    let dash = operator(&app).await;
+    for n in 0..60 {
+        let event = gatehouse::db::events::NewEvent {
+            event_type: if n % 2 == 0 {
+                "login_success"
+            } else {
+                "login_failure"
+            },
+            description: format!("event number {n}."),
+            ..Default::default()
+        };
+        gatehouse::db::events::record(&app.pool, tenant.tenant_id, &event)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO users (tenant_id, user_id, email, created_at)
+         SELECT $1, 'exact|u' || n, 'u' || n || '@example.nl', now() - n * interval '1 minute'
+         FROM generate_series(1, 55) n",
+    )
+    .bind(tenant.tenant_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    // 30 failures: 1-30 of 30, no pager links. All 60 events (and the tenant's own): two pages.
+    let failures = dash.page("/tenants/acme/logs?type=login_failure").await;
+    assert!(failures.contains("1–30 of 30"), "{failures}");
+    assert!(pager_link(&failures, "next").is_none());
+    let first = dash.page("/tenants/acme/logs").await;
+    let next = pager_link(&first, "next").expect("a link to older events");
+    assert!(first.contains("event number 59.") && !first.contains("event number 5."));
+    let second = dash.page(&next).await;
+    assert!(second.contains("51–") && second.contains("event number 0."));
+    assert!(pager_link(&second, "next").is_none());
+    assert_eq!(
+        pager_link(&second, "prev").as_deref(),
+        Some("/tenants/acme/logs?page=0")
+    );
+    // A filter is kept from page to page.
+    let typed = dash
+        .page("/tenants/acme/logs?type=login_success&user=x%20y")
+        .await;
+    assert!(typed.contains("0 event(s)"));
+    let bad = "/tenants/acme/logs?type=login_success&connection=a%26b&page=0";
+    assert!(dash.page(bad).await.contains("0 event(s)"));
+    let success = dash
+        .page("/tenants/acme/logs?type=login_success&page=abc")
+        .await;
+    assert!(
+        success.contains("1–30 of 30"),
+        "a page that is not a number is the first"
+    );
+
+    let users = dash.page("/tenants/acme/users").await;
+    assert!(users.contains("1–50 of 55") && users.contains("u1@example.nl"));
+    let older = pager_link(&users, "next").unwrap();
+    assert_eq!(older, "/tenants/acme/users?page=1");
+    let rest = dash.page(&older).await;
+    assert!(rest.contains("51–55 of 55") && rest.contains("u55@example.nl"));
+    let beyond = dash.page("/tenants/acme/users?page=9").await;
+    assert!(beyond.contains("Nothing on this page (55 in all)"));
+    assert_eq!(
+        pager_link(&beyond, "prev").as_deref(),
+        Some("/tenants/acme/users?page=1")
+    );
+    let one = dash.page("/tenants/acme/users?email=U7%40example.nl").await;
+    assert!(one.contains("1–1 of 1") && pager_link(&one, "next").is_none());
+}

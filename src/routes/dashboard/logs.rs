@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::page::{encode, not_found, render, DashResult, Layout};
+use super::page::{encode, not_found, render, DashResult, Layout, Pager};
 use super::session::TenantView;
 use super::tenants::tenant_layout;
 use crate::db;
@@ -56,7 +56,7 @@ pub struct EventRow {
 pub struct LogsPage {
     pub layout: Layout,
     pub events: Vec<EventRow>,
-    pub total: i64,
+    pub pager: Pager,
     pub types: Vec<super::page::Choice>,
     pub connection: String,
     pub user: String,
@@ -112,6 +112,25 @@ pub struct LogQuery {
     connection: String,
     #[serde(default)]
     user: String,
+    page: Option<String>,
+}
+
+impl LogQuery {
+    /// The address of page `page` of the log with these filters.
+    fn link(&self, slug: &str, page: i64) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("type", &self.event_type),
+            ("connection", &self.connection),
+            ("user", &self.user),
+        ] {
+            if !value.trim().is_empty() {
+                q.append_pair(key, value.trim());
+            }
+        }
+        q.append_pair("page", &page.to_string());
+        format!("/tenants/{slug}/logs?{}", q.finish())
+    }
 }
 
 fn given(s: &str) -> Option<String> {
@@ -132,22 +151,27 @@ pub async fn list(
         user_id: given(&query.user),
         ..Default::default()
     };
+    let number = Pager::requested(query.page.as_deref());
     let events = db::events::page(
         &state.pool,
         view.tenant.tenant_id,
         &filter,
         Order::NewestFirst,
-        0,
+        number * PAGE_SIZE,
         PAGE_SIZE,
     )
     .await?;
     let total = db::events::count(&state.pool, view.tenant.tenant_id, &filter).await?;
+    let slug = &view.tenant.slug;
+    let pager = Pager::new(number, PAGE_SIZE, events.len(), total, |n| {
+        query.link(slug, n)
+    });
     let mut types = vec![("", "All events")];
     types.extend(TYPES.iter().map(|t| (*t, *t)));
     let page = LogsPage {
         layout: tenant_layout(&req, &state.settings, &view, "logs"),
         events: events.iter().map(row).collect(),
-        total,
+        pager,
         types: super::page::Choice::list(&types, query.event_type.trim()),
         connection: query.connection.clone(),
         user: query.user.clone(),

@@ -1,5 +1,6 @@
 //! What every dashboard page shares: the layout data (`Layout`), one-shot flash messages
-//! carried in a cookie across a 303, rendering, and the error type handlers return.
+//! carried in a cookie across a 303, rendering, the pager of long listings (`Pager`), and the
+//! error type handlers return.
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header::{self, HeaderValue};
@@ -223,6 +224,49 @@ pub fn render<T: Template>(req: &HttpRequest, settings: &Settings, page: &T) -> 
 /// Percent-encodes a query value (user ids contain `|`).
 pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The deepest page a listing links to; beyond it, narrow the listing with its filters.
+const MAX_PAGE: i64 = 10_000;
+
+/// Where one page of a listing sits among all (`page` from 0, from the query string) and the
+/// links to the pages on either side, which keep the listing's filters.
+pub struct Pager {
+    /// 1-based positions of the first and last row shown, and how many there are in all.
+    pub first: i64,
+    pub last: i64,
+    pub total: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The page a query string asks for: `page=N`; anything else is the first page (a hand-edited
+    /// address shows the listing, not an error).
+    pub fn requested(page: Option<&str>) -> i64 {
+        page.and_then(|p| p.trim().parse::<i64>().ok())
+            .map_or(0, |p| p.clamp(0, MAX_PAGE))
+    }
+
+    /// `link(n)` is the address of page `n`.
+    pub fn new(
+        page: i64,
+        size: i64,
+        shown: usize,
+        total: i64,
+        link: impl Fn(i64) -> String,
+    ) -> Self {
+        let offset = page * size;
+        let shown = i64::try_from(shown).unwrap_or(0);
+        Pager {
+            first: if shown == 0 { 0 } else { offset + 1 },
+            last: offset + shown,
+            total,
+            previous: (page > 0)
+                .then(|| link((page - 1).min(total.saturating_sub(1) / size.max(1)))),
+            next: (offset + shown < total && page < MAX_PAGE).then(|| link(page + 1)),
+        }
+    }
 }
 
 /// Validation messages by form field, shown next to the field they are about.

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest};
 use askama::Template;
 use serde::Deserialize;
 
-use super::page::{encode, not_found, render, see_other_with, DashResult, Layout};
+use super::page::{encode, not_found, render, see_other_with, DashResult, Layout, Pager};
 use super::session::{TenantEdit, TenantView};
 use super::tenants::tenant_layout;
 use crate::db;
@@ -29,7 +29,7 @@ pub struct UserRow {
 pub struct UsersPage {
     pub layout: Layout,
     pub users: Vec<UserRow>,
-    pub total: i64,
+    pub pager: Pager,
     pub email: String,
 }
 
@@ -61,6 +61,7 @@ pub struct DeleteUserPage {
 #[derive(Deserialize)]
 pub struct ListQuery {
     email: Option<String>,
+    page: Option<String>,
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -79,8 +80,20 @@ pub async fn list(
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty() && e.len() <= 254);
-    let (users, total) =
-        db::users::page(&state.pool, view.tenant.tenant_id, email, 0, PAGE_SIZE).await?;
+    let number = Pager::requested(query.page.as_deref());
+    let (users, total) = db::users::page(
+        &state.pool,
+        view.tenant.tenant_id,
+        email,
+        number * PAGE_SIZE,
+        PAGE_SIZE,
+    )
+    .await?;
+    let slug = &view.tenant.slug;
+    let pager = Pager::new(number, PAGE_SIZE, users.len(), total, |n| match email {
+        Some(email) => format!("/tenants/{slug}/users?email={}&page={n}", encode(email)),
+        None => format!("/tenants/{slug}/users?page={n}"),
+    });
     let page = UsersPage {
         layout: tenant_layout(&req, &state.settings, &view, "users"),
         users: users
@@ -94,7 +107,7 @@ pub async fn list(
                 user_id: u.user_id,
             })
             .collect(),
-        total,
+        pager,
         email: email.unwrap_or_default().to_owned(),
     };
     render(&req, &state.settings, &page)
