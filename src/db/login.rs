@@ -122,17 +122,27 @@ pub struct CompletedLogin<'a> {
     pub event: &'a NewEvent,
 }
 
+/// What became of a completed login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// The user, identity, code and event are stored.
+    Stored,
+    /// The user is blocked: nothing was stored (not even the new profile).
+    UserBlocked,
+}
+
 /// Stores a completed login in one statement: atomic (all of it or none) and one round trip.
+/// A blocked user's row is left as it is, and then nothing else is written either.
 pub async fn complete(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     login: &CompletedLogin<'_>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Completion, sqlx::Error> {
     // A brand-new user always gets the attributes; `never_on_login` only protects later logins.
     let overwrite = login.policy == RootAttributesPolicy::OnEachLogin;
     let (attrs, identity, code, event) =
         (login.attributes, &login.identity, login.code, login.event);
-    sqlx::query(
+    let stored = sqlx::query(
         "WITH u AS (
             INSERT INTO users (tenant_id, user_id, email, name, nickname, given_name, family_name, picture,
                 locale, logins_count, last_login)
@@ -148,6 +158,7 @@ pub async fn complete(
                 logins_count = users.logins_count + 1,
                 last_login = now(),
                 updated_at = now()
+            WHERE NOT users.blocked
             RETURNING user_id
          ), i AS (
             INSERT INTO identities (tenant_id, user_id, connection_id, connection_name, provider,
@@ -199,8 +210,13 @@ pub async fn complete(
     .bind(&event.description)
     .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
     .execute(db)
-    .await
-    .map(|_| ())
+    .await?;
+    // The event is written exactly when the user was (`FROM u`).
+    Ok(if stored.rows_affected() == 1 {
+        Completion::Stored
+    } else {
+        Completion::UserBlocked
+    })
 }
 
 const CODE_COLUMNS: &str =
@@ -290,6 +306,8 @@ pub async fn redeem(
                     THEN 'code_verifier was sent but the authorization request had no code_challenge'
                 WHEN NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = c.user_id)
                     THEN 'the user no longer exists'
+                WHEN EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = c.user_id AND blocked)
+                    THEN 'the user is blocked'
             END AS refused
             FROM c
          ), r AS (
@@ -310,7 +328,7 @@ pub async fn redeem(
          )
          SELECT v.*, u.email, u.email_verified, u.name, u.nickname, u.given_name, u.family_name,
             u.picture, u.locale, u.logins_count, u.last_login, u.created_at, u.updated_at,
-            u.user_id IS NOT NULL AS user_exists, EXISTS (SELECT 1 FROM r) AS refresh_issued
+            coalesce(u.blocked, false) AS blocked, u.user_id IS NOT NULL AS user_exists, EXISTS (SELECT 1 FROM r) AS refresh_issued
          FROM v LEFT JOIN users u ON u.tenant_id = $1 AND u.user_id = v.user_id"
     ))
     .bind(tenant_id)

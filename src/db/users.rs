@@ -19,10 +19,12 @@ pub struct User {
     pub last_login: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Refused at every step of a login and at token refresh until unblocked.
+    pub blocked: bool,
 }
 
 const COLUMNS: &str = "user_id, email, email_verified, name, nickname, given_name, family_name, \
-     picture, locale, logins_count, last_login, created_at, updated_at";
+     picture, locale, logins_count, last_login, created_at, updated_at, blocked";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Identity {
@@ -142,6 +144,24 @@ pub async fn identities_of(
 }
 
 /// Locks the user's row for a change in this transaction.
+/// Blocks or unblocks a user; the updated user.
+pub async fn set_blocked(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: &str,
+    blocked: bool,
+) -> Result<User, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE users SET blocked = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2
+         RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(blocked)
+    .fetch_one(db)
+    .await
+}
+
 pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,

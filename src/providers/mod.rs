@@ -66,6 +66,8 @@ pub enum LoginStep {
     UpstreamTokenExchange,
     ProfileFetch,
     UserUpsert,
+    /// The user is blocked in this tenant: the login was refused, not stored.
+    UserBlocked,
     CodeIssued,
     CodeRedeemed,
 }
@@ -78,6 +80,7 @@ impl LoginStep {
             LoginStep::UpstreamTokenExchange => "upstream_token_exchange",
             LoginStep::ProfileFetch => "profile_fetch",
             LoginStep::UserUpsert => "user_upsert",
+            LoginStep::UserBlocked => "user_blocked",
             LoginStep::CodeIssued => "code_issued",
             LoginStep::CodeRedeemed => "code_redeemed",
         }

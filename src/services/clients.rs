@@ -28,6 +28,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:client_keys",
     "update:client_keys",
     "read:users",
+    "update:users",
     "delete:users",
     "read:logs",
     "read:signing_keys",

@@ -170,6 +170,7 @@ fn hints(
                 "Exact could not be reached at {base_url} (timeout or connection failure). Check the Base URL and that Exact is up."
             )),
             Some("profile_fetch") => hints.push("Exact issued a token but returned no usable profile (current/Me). Check the app's API permissions in the Exact App Center.".to_owned()),
+            Some("user_blocked") => hints.push("The last failure was a blocked user being turned away (Users in this tenant); the connection itself works.".to_owned()),
             Some("callback") if answer.contains("access_denied") => hints.push("Users declined access at Exact. That is their choice; nothing is misconfigured.".to_owned()),
             _ => {}
         }

@@ -740,3 +740,49 @@ async fn dashboard_pages_through_long_logs_and_user_lists_keeping_the_filter() {
     let one = dash.page("/tenants/acme/users?email=U7%40example.nl").await;
     assert!(one.contains("1–1 of 1") && pager_link(&one, "next").is_none());
 }
+
+#[tokio::test]
+async fn dashboard_blocks_and_unblocks_a_user() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    sqlx::query(
+        "INSERT INTO users (tenant_id, user_id, email) VALUES ($1, 'exact|u1', 'u1@example.nl')",
+    )
+    .bind(tenant.tenant_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let dash = operator(&app).await;
+    let page = "/tenants/acme/users/view?id=exact%7Cu1";
+    assert!(dash.page(page).await.contains(">Block</button>"));
+    let res = dash
+        .submit(
+            page,
+            "/tenants/acme/users/block",
+            &[("id", "exact|u1"), ("blocked", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), page);
+    let blocked = dash.page(page).await;
+    assert!(blocked.contains("User blocked") && blocked.contains(">Unblock</button>"));
+    assert!(dash
+        .page("/tenants/acme/users")
+        .await
+        .contains("tag bad\">blocked"));
+    let user = gatehouse::db::users::by_id(&app.pool, tenant.tenant_id, "exact|u1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.blocked);
+
+    dash.submit(
+        page,
+        "/tenants/acme/users/block",
+        &[("id", "exact|u1"), ("blocked", "false")],
+    )
+    .await;
+    assert!(dash.page(page).await.contains(">Block</button>"));
+    let logs = dash.page("/tenants/acme/logs?user=exact%7Cu1").await;
+    assert!(logs.contains("user_blocked") && logs.contains("user_unblocked"));
+}

@@ -366,6 +366,12 @@ async fn each_endpoint_demands_its_scope_with_403_insufficient_scope() {
             None,
         ),
         (
+            "update:users",
+            reqwest::Method::PATCH,
+            "/users/exact%7C1".into(),
+            Some(json!({"blocked": true})),
+        ),
+        (
             "delete:users",
             reqwest::Method::DELETE,
             "/users/exact%7C1".into(),

@@ -150,6 +150,161 @@ async fn deleting_a_user_revokes_their_refresh_tokens() {
     assert!(revoked >= 1);
 }
 
+async fn patch_user(
+    s: &LoginSetup,
+    token: &str,
+    path: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> Res {
+    let mut req = s
+        .app
+        .http
+        .patch(s.app.tenant_url(&s.tenant, &format!("/api/v2{path}")))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    into_res(req.send().await.unwrap()).await
+}
+
+/// A token request with the web application's credentials: its status and body.
+async fn token_request(s: &LoginSetup, grant: [(&str, &str); 2]) -> (u16, Value) {
+    let mut form = vec![
+        ("client_id", s.web.client_id.as_str()),
+        ("client_secret", s.web.client_secret.as_deref().unwrap()),
+        ("redirect_uri", s.web.callback.as_str()),
+    ];
+    form.extend(grant);
+    let res = redeem(s, &form).await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unblocked() {
+    let (s, token) = after_login().await;
+    // Tokens from before the block: a code not yet redeemed, and a redeemed one's tokens.
+    let code = |res: &reqwest::Response| location_params(res).1["code"].clone();
+    let first = code(&login(&s, &s.web, &[]).await);
+    let (_, tokens) =
+        token_request(&s, [("grant_type", "authorization_code"), ("code", &first)]).await;
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let pending = code(&login(&s, &s.web, &[]).await);
+
+    let user = get(&s, &token, JAN_PATH).await;
+    assert_eq!(user.body["blocked"], false);
+    let stale = user.headers["etag"].to_str().unwrap().to_owned();
+    let blocked = patch_user(&s, &token, JAN_PATH, json!({"blocked": true}), Some(&stale)).await;
+    assert_eq!(blocked.status, 200, "{:?}", blocked.body);
+    assert_eq!(blocked.body["blocked"], true);
+    assert_eq!(blocked.body["identities"][0]["connection"], "exact");
+    assert_auth0_error(
+        &patch_user(
+            &s,
+            &token,
+            JAN_PATH,
+            json!({"blocked": false}),
+            Some(&stale),
+        )
+        .await,
+        412,
+        "precondition_failed",
+    );
+
+    let refused = login(&s, &s.web, &[]).await;
+    let (location, params) = location_params(&refused);
+    assert!(location.starts_with(&s.web.callback), "{location}");
+    assert_eq!(params["error"], "access_denied");
+    assert!(
+        params["error_description"].starts_with("user is blocked (trace "),
+        "{params:?}"
+    );
+    assert!(!params.contains_key("code"));
+    let failures = get(&s, &token, "/logs?type=login_failure").await;
+    assert_eq!(
+        failures.body[0]["details"]["failed_step"], "user_blocked",
+        "{:?}",
+        failures.body
+    );
+    let logins = get(&s, &token, JAN_PATH).await.body["logins_count"].clone();
+    assert_eq!(logins, 3, "the refused login is not counted");
+
+    let (status, body) = token_request(
+        &s,
+        [("grant_type", "authorization_code"), ("code", &pending)],
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"], &body["error_description"]),
+        (400, &json!("invalid_grant"), &json!("the user is blocked"))
+    );
+    let refresh_grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let (status, body) = token_request(&s, refresh_grant).await;
+    assert_eq!(
+        (status, &body["error_description"]),
+        (400, &json!("user is blocked"))
+    );
+    let userinfo = s
+        .app
+        .http
+        .get(s.app.tenant_url(&s.tenant, "/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401);
+
+    let unblocked = patch_user(&s, &token, JAN_PATH, json!({"blocked": false}), None).await;
+    assert_eq!(unblocked.body["blocked"], false);
+    let events = get(&s, &token, &format!("/logs?user_id={}", urlencode(JAN))).await;
+    let types: Vec<&str> = events
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"user_blocked") && types.contains(&"user_unblocked"),
+        "{types:?}"
+    );
+    let (status, _) = token_request(&s, refresh_grant).await;
+    assert_eq!(status, 200, "the refresh token was kept");
+    assert!(location_params(&login(&s, &s.web, &[]).await)
+        .1
+        .contains_key("code"));
+
+    for (body, field) in [
+        (json!({"name": "Someone else"}), "name"),
+        (json!({}), "blocked"),
+        (json!({"blocked": "yes"}), "blocked"),
+    ] {
+        let res = patch_user(&s, &token, JAN_PATH, body, None).await;
+        assert_auth0_error(&res, 400, "invalid_body");
+        assert!(
+            res.body["message"].as_str().unwrap().contains(field),
+            "{:?}",
+            res.body
+        );
+    }
+    let nobody = patch_user(
+        &s,
+        &token,
+        "/users/exact%7Cnobody",
+        json!({"blocked": true}),
+        None,
+    );
+    assert_auth0_error(&nobody.await, 404, "inexistent_user");
+}
+
 #[tokio::test]
 async fn logs_are_auth0_shaped_filtered_and_paged() {
     let (s, token) = after_login().await;

@@ -131,6 +131,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/users/{id}",
                 vec![
                     (M::GET, web::get().to(users::get)),
+                    (M::PATCH, web::patch().to(users::update)),
                     (M::DELETE, web::delete().to(users::delete)),
                 ],
             ))

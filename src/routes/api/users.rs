@@ -1,6 +1,8 @@
 //! `/api/v2/users`: the people who logged in through the tenant's connections, with their
 //! upstream identities (profile only: upstream tokens stay sealed and are never shown).
-//! Deleting a user also revokes their refresh tokens.
+//! A user can be blocked (`PATCH` with `{"blocked": true}`; their profile comes from the
+//! identity provider, so nothing else is changed here). Deleting a user also revokes their
+//! refresh tokens.
 
 use std::collections::HashMap;
 
@@ -9,6 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::auth::ManagementToken;
+use super::body::{Fields, JsonBody};
 use super::etag;
 use super::paging::{self, offset_answer, FieldSelection, Query};
 use super::reply::Reply;
@@ -70,6 +73,7 @@ pub fn user_json(user: &User, identities: &[&Identity]) -> Value {
         out.insert("last_login".into(), json!(date(at)));
     }
     out.insert("logins_count".into(), json!(user.logins_count));
+    out.insert("blocked".into(), json!(user.blocked));
     out.insert(
         "identities".into(),
         Value::Array(identities.iter().map(|i| identity_json(i)).collect()),
@@ -173,6 +177,47 @@ pub async fn get(
     Ok(Reply::ok(select.apply(user_json(&user, &identities)))
         .with_etag(tag(&user))
         .unless_fresh(&req))
+}
+
+/// `PATCH /users/{id}`: `{"blocked": true|false}`, with `If-Match` honoured.
+pub async fn update(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    token.require("update:users")?;
+    let body = JsonBody::read(&req, payload).await?;
+    let mut fields = Fields::new(body.value, &["blocked"]).map_err(|e| {
+        FieldError::new(
+            &e.field,
+            format!(
+                "{}; the profile comes from the identity provider at each login",
+                e.message
+            ),
+        )
+    })?;
+    let blocked = fields
+        .boolean("blocked")?
+        .ok_or_else(|| FieldError::new("blocked", "is required (true or false)"))?;
+    let current = find(&state, &token, &id).await?;
+    let expected = etag::if_match(&req, &tag(&current))?.then_some(current.updated_at);
+    let user = services::users::set_blocked(
+        &state.pool,
+        token.tenant_id(),
+        &id,
+        blocked,
+        expected,
+        &token.actor(),
+    )
+    .await
+    .map_err(api)?;
+    let identities = db::users::identities(&state.pool, token.tenant_id(), &user.user_id).await?;
+    let identities: Vec<&Identity> = identities.iter().collect();
+    Ok(Reply::ok(user_json(&user, &identities))
+        .with_etag(tag(&user))
+        .into_response())
 }
 
 pub async fn delete(

@@ -30,6 +30,8 @@ const TYPES: &[&str] = &[
     "client_updated",
     "client_secret_rotated",
     "client_deleted",
+    "user_blocked",
+    "user_unblocked",
     "user_deleted",
     "admin_invited",
     "admin_removed",

@@ -148,6 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(users::confirm_delete),
             )
             .route(&format!("{t}/users/delete"), web::post().to(users::delete))
+            .route(&format!("{t}/users/block"), web::post().to(users::block))
             .route(&format!("{t}/logs"), web::get().to(logs::list))
             .route(&format!("{t}/logs/{{id}}"), web::get().to(logs::detail))
             .route(&format!("{t}/admins"), web::get().to(admins::list))

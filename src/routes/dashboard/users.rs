@@ -22,6 +22,7 @@ pub struct UserRow {
     pub email: String,
     pub logins: i32,
     pub last_login: String,
+    pub blocked: bool,
 }
 
 #[derive(Template)]
@@ -46,6 +47,7 @@ pub struct UserPage {
     pub layout: Layout,
     pub user_id: String,
     pub link_id: String,
+    pub blocked: bool,
     pub fields: Vec<(&'static str, String)>,
     pub identities: Vec<IdentityRow>,
 }
@@ -104,6 +106,7 @@ pub async fn list(
                 email: u.email.unwrap_or_default(),
                 logins: u.logins_count,
                 last_login: when(u.last_login),
+                blocked: u.blocked,
                 user_id: u.user_id,
             })
             .collect(),
@@ -150,6 +153,7 @@ pub async fn detail(
     let page = UserPage {
         layout: tenant_layout(&req, &state.settings, &view, "users"),
         link_id: encode(&user.user_id),
+        blocked: user.blocked,
         user_id: user.user_id,
         fields,
         identities: identities
@@ -180,6 +184,43 @@ pub async fn confirm_delete(
         user_id: user.user_id,
     };
     render(&req, &state.settings, &page)
+}
+
+#[derive(Deserialize)]
+pub struct BlockForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    blocked: String,
+}
+
+/// Blocks or unblocks the user, back to their page.
+pub async fn block(state: web::Data<AppState>, edit: TenantEdit<BlockForm>) -> DashResult {
+    let blocked = edit.form.blocked == "true";
+    services::users::set_blocked(
+        &state.pool,
+        edit.tenant.tenant_id,
+        &edit.form.id,
+        blocked,
+        None,
+        &edit.session.actor(),
+    )
+    .await?;
+    let text = if blocked {
+        "User blocked: their logins, refresh tokens and /userinfo are refused until unblocked."
+    } else {
+        "User unblocked."
+    };
+    Ok(see_other_with(
+        &state.settings,
+        &format!(
+            "/tenants/{}/users/view?id={}",
+            edit.tenant.slug,
+            encode(&edit.form.id)
+        ),
+        "ok",
+        text,
+    ))
 }
 
 pub async fn delete(state: web::Data<AppState>, edit: TenantEdit<UserQuery>) -> DashResult {

@@ -18,7 +18,7 @@ use super::{browser_cookie_name, CODE_SECONDS};
 use crate::crypto::random::{opaque_token, token_hash};
 use crate::crypto::seal::SealContext;
 use crate::db;
-use crate::db::login::{AuthorizationCode, CompletedLogin, LoginIdentity};
+use crate::db::login::{AuthorizationCode, CompletedLogin, Completion, LoginIdentity};
 use crate::db::users::RootAttributesPolicy;
 use crate::error::PageError;
 use crate::providers::{LoginStep, NormalizedProfile, UpstreamTokens};
@@ -221,12 +221,25 @@ pub async fn get(
     )
     .await
     {
-        Ok(()) => {
+        Ok(Completion::Stored) => {
             state
                 .metrics
                 .login_completed(&tenant.tenant.slug, &connection.name);
             tracing::info!(user.id = %profile.user_id, "login completed");
             Ok(back.code(&code))
+        }
+        Ok(Completion::UserBlocked) => {
+            tracing::info!(user.id = %profile.user_id, "login refused: the user is blocked");
+            trace
+                .fail(
+                    &state,
+                    &tenant,
+                    LoginStep::UserBlocked,
+                    &format!("the user {} is blocked", profile.user_id),
+                    None,
+                )
+                .await;
+            Ok(back.error("access_denied", "user is blocked"))
         }
         Err(e) => {
             let status = crate::error::log_internal(&e);
@@ -247,7 +260,7 @@ pub async fn get(
 }
 
 /// Stores the user and identity, issues the application's code and records the login, in one
-/// statement: either all of it happens or none.
+/// statement: either all of it happens or none (none for a blocked user).
 #[allow(clippy::too_many_arguments)]
 async fn finish_login(
     state: &AppState,
@@ -258,7 +271,7 @@ async fn finish_login(
     tokens: &UpstreamTokens,
     code: &str,
     trace: &LoginTrace,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Completion> {
     let policy = match connection
         .options
         .get("set_user_root_attributes")
@@ -319,6 +332,6 @@ async fn finish_login(
             event: &event,
         },
     )
-    .await?;
-    Ok(())
+    .await
+    .map_err(Into::into)
 }

@@ -409,6 +409,10 @@ async fn refresh_token(
     let user = db::users::by_id(&mut *tx, tenant.id(), &token.user_id)
         .await?
         .ok_or_else(invalid)?;
+    if user.blocked {
+        // Not rotated (the transaction is dropped): the token works again once unblocked.
+        return Err(TokenError::new("invalid_grant", "user is blocked"));
+    }
     let next = opaque_token(32);
     db::tokens::insert(
         &mut *tx,

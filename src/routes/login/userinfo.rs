@@ -51,12 +51,13 @@ pub async fn handle(
         }
     };
     match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
-        Ok(Some(user)) => HttpResponse::Ok()
+        Ok(Some(user)) if !user.blocked => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(Value::Object(super::token::user_claims(
                 &user,
                 &claims.scope,
             ))),
+        Ok(Some(_)) => unauthorized("the user is blocked"),
         Ok(None) => unauthorized("the user no longer exists"),
         Err(e) => crate::error::ApiError::internal(e).into_response_plain(),
     }
