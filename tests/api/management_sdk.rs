@@ -49,6 +49,16 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
     .await
     .unwrap();
 
+    // Someone who logged in through Exact earlier, for the users part of the script.
+    sqlx::query(
+        "INSERT INTO users (tenant_id, user_id, email, name, logins_count)
+         VALUES ($1, 'exact|sdk-user', 'Sdk.User@example.nl', 'Sdk User', 1)",
+    )
+    .bind(tenant.tenant_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/sdk/auth0_python_compat.py"
@@ -59,6 +69,7 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         .env("GATEHOUSE_PROTOCOL", "http")
         .env("GATEHOUSE_CLIENT_ID", &client.client_id)
         .env("GATEHOUSE_CLIENT_SECRET", secret.unwrap())
+        .env("GATEHOUSE_USER_ID", "exact|sdk-user")
         .output()
         .await
         .expect("run python3");

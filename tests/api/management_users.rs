@@ -306,6 +306,27 @@ async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unbl
 }
 
 #[tokio::test]
+async fn users_are_found_by_email_whatever_its_case() {
+    let (s, token) = after_login().await;
+    let found = get(&s, &token, "/users-by-email?email=JAN%40Example.NL").await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    assert_eq!(found.body[0]["user_id"], JAN);
+    assert_eq!(found.body[0]["identities"][0]["connection"], "exact");
+    let some = get(
+        &s,
+        &token,
+        "/users-by-email?email=jan%40example.nl&fields=user_id",
+    )
+    .await;
+    assert_eq!(some.body, json!([{"user_id": JAN}]));
+    let none = get(&s, &token, "/users-by-email?email=nobody%40example.nl").await;
+    assert_eq!(none.body, json!([]));
+    let missing = get(&s, &token, "/users-by-email").await;
+    assert_auth0_error(&missing, 400, "invalid_query_string");
+    assert!(missing.body["message"].as_str().unwrap().contains("email"));
+}
+
+#[tokio::test]
 async fn logs_are_auth0_shaped_filtered_and_paged() {
     let (s, token) = after_login().await;
     let all = get(&s, &token, "/logs?include_totals=true&per_page=100").await;

@@ -43,6 +43,8 @@ from auth0.exceptions import Auth0Error  # noqa: E402
 from auth0.management.clients import Clients  # noqa: E402
 from auth0.management.connections import Connections  # noqa: E402
 from auth0.management.logs import Logs  # noqa: E402
+from auth0.management.users import Users  # noqa: E402
+from auth0.management.users_by_email import UsersByEmail  # noqa: E402
 
 
 def check(condition, what):
@@ -155,6 +157,24 @@ def main():
     check(len(exported) == total and len(set(exported)) == total,
           "reading from checkpoints gives every event once")
     check(logs.get(exported[0])["log_id"] == exported[0], "logs.get")
+
+    # A user who logged in through Exact: found, blocked and unblocked, their log read.
+    users = Users(domain, access_token, protocol=protocol)
+    user_id = os.environ["GATEHOUSE_USER_ID"]
+    check(users.get(user_id)["blocked"] is False, "users.get")
+    listed = users.list(q='email:"sdk.user@example.nl"')
+    check([u["user_id"] for u in listed["users"]] == [user_id] and listed["total"] == 1,
+          "users.list with an e-mail search")
+    by_email = UsersByEmail(domain, access_token, protocol=protocol)
+    check([u["user_id"] for u in by_email.search_users_by_email("SDK.USER@example.nl")] == [user_id],
+          "users_by_email.search_users_by_email")
+    check(users.update(user_id, {"blocked": True})["blocked"] is True, "users.update blocks")
+    expect_error(lambda: users.update(user_id, {"name": "Someone else"}), 400, "invalid_body",
+                 "users.update of a profile field")
+    check(users.update(user_id, {"blocked": False})["blocked"] is False, "users.update unblocks")
+    events = users.get_log_events(user_id)
+    check([e["type"] for e in events] == ["user_unblocked", "user_blocked"],
+          "users.get_log_events, newest first")
 
     connections.delete(con_id)
     expect_error(lambda: connections.get(con_id), 404, "inexistent_connection", "connections.delete")

@@ -128,6 +128,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 vec![(M::GET, web::get().to(users::list))],
             ))
             .service(resource(
+                "/users-by-email",
+                vec![(M::GET, web::get().to(users::by_email))],
+            ))
+            .service(resource(
                 "/users/{id}",
                 vec![
                     (M::GET, web::get().to(users::get)),

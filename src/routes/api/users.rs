@@ -128,6 +128,24 @@ pub async fn list(
         per_page,
     )
     .await?;
+    let items = with_identities(&state, tenant_id, &users, &select).await?;
+    Ok(Reply::ok(offset_answer(
+        "users",
+        items,
+        page,
+        per_page,
+        include_totals.then_some(total),
+    ))
+    .into_response())
+}
+
+/// The users as JSON with their identities (read in one statement for all of them).
+async fn with_identities(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    users: &[User],
+    select: &FieldSelection,
+) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<String> = users.iter().map(|u| u.user_id.clone()).collect();
     let identities = db::users::identities_of(&state.pool, tenant_id, &ids).await?;
     let mut by_user: HashMap<&str, Vec<&Identity>> = HashMap::new();
@@ -137,7 +155,7 @@ pub async fn list(
             .or_default()
             .push(identity);
     }
-    let items = users
+    Ok(users
         .iter()
         .map(|u| {
             let own = by_user
@@ -145,15 +163,33 @@ pub async fn list(
                 .map_or(&[][..], Vec::as_slice);
             select.apply(user_json(u, own))
         })
-        .collect();
-    Ok(Reply::ok(offset_answer(
-        "users",
-        items,
-        page,
-        per_page,
-        include_totals.then_some(total),
-    ))
-    .into_response())
+        .collect())
+}
+
+/// `GET /users-by-email?email=...`: the users with this e-mail address (compared without
+/// regard to case), as a bare array.
+pub async fn by_email(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    token.require("read:users")?;
+    let q = Query::parse(&req);
+    let select = FieldSelection::parse(&q)?;
+    let email = q
+        .text("email", MAX_EMAIL)?
+        .ok_or_else(|| ApiError::invalid_query(FieldError::new("email", "is required")))?;
+    let tenant_id = token.tenant_id();
+    let (users, _) = db::users::page(
+        &state.pool,
+        tenant_id,
+        Some(&email),
+        0,
+        paging::MAX_PER_PAGE,
+    )
+    .await?;
+    let items = with_identities(&state, tenant_id, &users, &select).await?;
+    Ok(Reply::ok(Value::Array(items)).into_response())
 }
 
 async fn find(state: &AppState, token: &ManagementToken, id: &str) -> Result<User, ApiError> {
