@@ -285,13 +285,16 @@ pub async fn redeem(
     redemption: &Redemption<'_>,
 ) -> Result<Option<Redeemed>, sqlx::Error> {
     // The checks are here rather than in Rust so that their outcome can be stored with the
-    // redemption itself. The code's and the user's columns share only `user_id`, the join key,
-    // so both rows decode from the one result row. (Comparing the PKCE challenge need not be
+    // redemption itself. The user is read once (`u`), for the checks and the answer. The code's
+    // and the user's columns share only `user_id`, the join key, so both rows decode from the
+    // one result row. (Comparing the PKCE challenge need not be
     // constant-time: it is a hash of the secret, and was sent in the clear at /authorize.)
     let row = sqlx::query(&format!(
         "WITH c AS (
             UPDATE authorization_codes SET used_at = now(), family_id = $3
             WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING {CODE_COLUMNS}
+         ), u AS (
+            SELECT users.* FROM users JOIN c ON users.tenant_id = $1 AND users.user_id = c.user_id
          ), v AS (
             SELECT c.*, CASE
                 WHEN c.expires_at < now() THEN 'the code has expired'
@@ -304,12 +307,10 @@ pub async fn redeem(
                     THEN 'code_verifier does not match the code_challenge'
                 WHEN c.code_challenge IS NULL AND $9 IS NOT NULL
                     THEN 'code_verifier was sent but the authorization request had no code_challenge'
-                WHEN NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = c.user_id)
-                    THEN 'the user no longer exists'
-                WHEN EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = c.user_id AND blocked)
-                    THEN 'the user is blocked'
+                WHEN u.user_id IS NULL THEN 'the user no longer exists'
+                WHEN u.blocked THEN 'the user is blocked'
             END AS refused
-            FROM c
+            FROM c LEFT JOIN u ON true
          ), r AS (
             INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
                 auth_time, expires_at)
@@ -328,8 +329,9 @@ pub async fn redeem(
          )
          SELECT v.*, u.email, u.email_verified, u.name, u.nickname, u.given_name, u.family_name,
             u.picture, u.locale, u.logins_count, u.last_login, u.created_at, u.updated_at,
-            coalesce(u.blocked, false) AS blocked, u.user_id IS NOT NULL AS user_exists, EXISTS (SELECT 1 FROM r) AS refresh_issued
-         FROM v LEFT JOIN users u ON u.tenant_id = $1 AND u.user_id = v.user_id"
+            coalesce(u.blocked, false) AS blocked, u.user_id IS NOT NULL AS user_exists,
+            EXISTS (SELECT 1 FROM r) AS refresh_issued
+         FROM v LEFT JOIN u ON true"
     ))
     .bind(tenant_id)
     .bind(redemption.code_hash)

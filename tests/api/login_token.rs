@@ -609,3 +609,27 @@ async fn a_node_that_cannot_sign_spends_neither_the_code_nor_the_refresh_token()
         "the refresh token was not rotated (nor its family revoked as reused): {rotated}"
     );
 }
+
+#[tokio::test]
+async fn a_code_of_a_user_deleted_since_is_refused_and_spent() {
+    let s = login_setup().await;
+    let code = fresh_code(&s).await;
+    sqlx::query("DELETE FROM users WHERE tenant_id = $1")
+        .bind(s.tenant.tenant_id)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let res = redeem(&s, &web_form(&s, &code)).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "the user no longer exists");
+    let spent: bool = sqlx::query_scalar(
+        "SELECT used_at IS NOT NULL FROM authorization_codes WHERE tenant_id = $1",
+    )
+    .bind(s.tenant.tenant_id)
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(spent);
+}

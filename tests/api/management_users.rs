@@ -250,7 +250,7 @@ async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unbl
     let (status, body) = token_request(&s, refresh_grant).await;
     assert_eq!(
         (status, &body["error_description"]),
-        (400, &json!("user is blocked"))
+        (400, &json!("the user is blocked"))
     );
     let userinfo = s
         .app

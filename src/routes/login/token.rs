@@ -411,7 +411,7 @@ async fn refresh_token(
         .ok_or_else(invalid)?;
     if user.blocked {
         // Not rotated (the transaction is dropped): the token works again once unblocked.
-        return Err(TokenError::new("invalid_grant", "user is blocked"));
+        return Err(TokenError::new("invalid_grant", "the user is blocked"));
     }
     let next = opaque_token(32);
     db::tokens::insert(
