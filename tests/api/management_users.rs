@@ -219,11 +219,8 @@ async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unbl
     let refused = login(&s, &s.web, &[]).await;
     let (location, params) = location_params(&refused);
     assert!(location.starts_with(&s.web.callback), "{location}");
-    assert_eq!(params["error"], "access_denied");
-    assert!(
-        params["error_description"].starts_with("user is blocked (trace "),
-        "{params:?}"
-    );
+    assert_eq!(params["error"], "unauthorized", "as Auth0 answers");
+    assert_eq!(params["error_description"], "user is blocked");
     assert!(!params.contains_key("code"));
     let failures = get(&s, &token, "/logs?type=login_failure").await;
     assert_eq!(

@@ -239,7 +239,8 @@ pub async fn get(
                     None,
                 )
                 .await;
-            Ok(back.error("access_denied", "user is blocked"))
+            // Auth0's answer for a blocked user, which applications check for by its text.
+            Ok(back.exact_error("unauthorized", "user is blocked"))
         }
         Err(e) => {
             let status = crate::error::log_internal(&e);

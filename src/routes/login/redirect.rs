@@ -35,6 +35,15 @@ impl AppRedirect {
         ])
     }
 
+    /// An error whose description applications compare as a whole, so it is sent exactly as
+    /// Auth0 sends it (the trace is still in the tenant's log).
+    pub fn exact_error(&self, error: &str, description: &str) -> HttpResponse {
+        self.respond(vec![
+            ("error", error.to_owned()),
+            ("error_description", description.to_owned()),
+        ])
+    }
+
     pub fn code(&self, code: &str) -> HttpResponse {
         self.respond(vec![("code", code.to_owned())])
     }
