@@ -93,8 +93,8 @@ pub async fn page(
     email: Option<&str>,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<User>, i64), sqlx::Error> {
-    let rows = sqlx::query_as(&format!(
+) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))
          ORDER BY created_at DESC, user_id OFFSET $3 LIMIT $4"
     ))
@@ -103,15 +103,22 @@ pub async fn page(
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
+    .await
+}
+
+/// How many users there are, or have this e-mail (case-insensitively).
+pub async fn count(
+    db: &sqlx::PgPool,
+    tenant_id: Uuid,
+    email: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT count(*) FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))",
     )
     .bind(tenant_id)
     .bind(email)
     .fetch_one(db)
-    .await?;
-    Ok((rows, total))
+    .await
 }
 
 pub async fn delete(

@@ -120,7 +120,7 @@ pub async fn list(
     let select = FieldSelection::parse(&q)?;
     let email = email_search(&q)?;
     let tenant_id = token.tenant_id();
-    let (users, total) = db::users::page(
+    let users = db::users::page(
         &state.pool,
         tenant_id,
         email.as_deref(),
@@ -128,15 +128,13 @@ pub async fn list(
         per_page,
     )
     .await?;
+    let total = if include_totals {
+        Some(db::users::count(&state.pool, tenant_id, email.as_deref()).await?)
+    } else {
+        None
+    };
     let items = with_identities(&state, tenant_id, &users, &select).await?;
-    Ok(Reply::ok(offset_answer(
-        "users",
-        items,
-        page,
-        per_page,
-        include_totals.then_some(total),
-    ))
-    .into_response())
+    Ok(Reply::ok(offset_answer("users", items, page, per_page, total)).into_response())
 }
 
 /// The users as JSON with their identities (read in one statement for all of them).
@@ -180,7 +178,7 @@ pub async fn by_email(
         .text("email", MAX_EMAIL)?
         .ok_or_else(|| ApiError::invalid_query(FieldError::new("email", "is required")))?;
     let tenant_id = token.tenant_id();
-    let (users, _) = db::users::page(
+    let users = db::users::page(
         &state.pool,
         tenant_id,
         Some(&email),

@@ -44,7 +44,7 @@ async fn overview_page(
     let tenant_id = view.tenant.tenant_id;
     let applications = db::clients::page(&state.pool, tenant_id, 0, 1).await?.1;
     let connections = db::connections::count(&state.pool, tenant_id, &Default::default()).await?;
-    let users = db::users::page(&state.pool, tenant_id, None, 0, 1).await?.1;
+    let users = db::users::count(&state.pool, tenant_id, None).await?;
     let issuer = issuer(&state.settings, &view.tenant);
     let page = TenantPage {
         layout: tenant_layout(req, &state.settings, view, "overview"),

@@ -83,7 +83,7 @@ pub async fn list(
         .map(str::trim)
         .filter(|e| !e.is_empty() && e.len() <= 254);
     let number = Pager::requested(query.page.as_deref());
-    let (users, total) = db::users::page(
+    let users = db::users::page(
         &state.pool,
         view.tenant.tenant_id,
         email,
@@ -91,6 +91,7 @@ pub async fn list(
         PAGE_SIZE,
     )
     .await?;
+    let total = db::users::count(&state.pool, view.tenant.tenant_id, email).await?;
     let slug = &view.tenant.slug;
     let pager = Pager::new(number, PAGE_SIZE, users.len(), total, |n| match email {
         Some(email) => format!("/tenants/{slug}/users?email={}&page={n}", encode(email)),
