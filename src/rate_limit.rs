@@ -33,7 +33,9 @@ impl Door {
         match path {
             "/authorize" => Some(Door::Authorize),
             "/login/callback" => Some(Door::Callback),
-            "/oauth/token" => Some(Door::Token),
+            // Revocation authenticates clients as the token endpoint does: one budget for both,
+            // so neither is a way around the other's limit.
+            "/oauth/token" | "/oauth/revoke" => Some(Door::Token),
             p if p.starts_with("/api/v2/") => Some(Door::ManagementApi),
             _ => None,
         }

@@ -103,6 +103,20 @@ pub async fn by_id_for_update(
     .await
 }
 
+/// Every origin the tenant's applications list in `web_origins` (a CORS preflight, which
+/// names no application, is allowed from any of them).
+pub async fn web_origins(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT unnest(web_origins) FROM clients WHERE tenant_id = $1 AND web_origins <> '{}'",
+    )
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn tester(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

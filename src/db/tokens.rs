@@ -103,3 +103,49 @@ pub async fn revoke_user(
     .await?
     .rows_affected())
 }
+
+/// What revoking a presented refresh token did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// No such token (unknown, or long deleted): nothing to do.
+    Unknown,
+    /// The token belongs to another application, which alone may revoke it.
+    OtherClient,
+    /// The token's grant is revoked; `live` is how many usable tokens that ended (0 when the
+    /// grant had already ended: revoked before, or expired).
+    Revoked { user_id: String, live: i64 },
+}
+
+/// Revokes the grant a refresh token belongs to, if it was issued to `client_id`: as at Auth0,
+/// every refresh token of that user for that application (the token's own family, its
+/// rotations, and the user's other sessions in the application; RFC 7009 §2.1 leaves the
+/// grant's extent to the server). One statement.
+pub async fn revoke_presented(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    token_hash: &[u8],
+    client_id: &str,
+) -> Result<Revocation, sqlx::Error> {
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "WITH t AS (
+             SELECT client_id, user_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2
+         ), r AS (
+             UPDATE refresh_tokens SET revoked_at = now()
+             WHERE tenant_id = $1 AND client_id = $3 AND user_id = (SELECT user_id FROM t)
+               AND (SELECT client_id FROM t) = $3 AND revoked_at IS NULL
+             RETURNING rotated_at, expires_at
+         )
+         SELECT t.client_id, t.user_id,
+             (SELECT count(*) FROM r WHERE rotated_at IS NULL AND expires_at > now()) FROM t",
+    )
+    .bind(tenant_id)
+    .bind(token_hash)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        None => Revocation::Unknown,
+        Some((owner, _, _)) if owner != client_id => Revocation::OtherClient,
+        Some((_, user_id, live)) => Revocation::Revoked { user_id, live },
+    })
+}

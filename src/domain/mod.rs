@@ -7,6 +7,7 @@ mod connection_name;
 mod host_name;
 mod redirect_uri;
 mod tenant_slug;
+mod web_origin;
 
 pub use app_type::{AppType, GrantType, TokenEndpointAuthMethod};
 pub use base_url::{BaseUrl, DEFAULT_EXACT_BASE_URL, EXACT_SITES};
@@ -14,6 +15,7 @@ pub use connection_name::{ConnectionName, DisplayName};
 pub use host_name::HostName;
 pub use redirect_uri::RedirectUri;
 pub use tenant_slug::TenantSlug;
+pub use web_origin::WebOrigin;
 
 /// A rule broken by one input field; the message says which rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,7 @@ use crate::crypto::random::{id_with_prefix, opaque_token, token_hash};
 use crate::db;
 use crate::db::clients::{Client, ClientFields, ClientGrant};
 use crate::domain::{
-    AppType, DisplayName, FieldError, GrantType, RedirectUri, TokenEndpointAuthMethod,
+    AppType, DisplayName, FieldError, GrantType, RedirectUri, TokenEndpointAuthMethod, WebOrigin,
 };
 
 /// Every management API scope Gatehouse checks.
@@ -90,11 +90,11 @@ fn validate(input: &ClientInput, base: Option<&Client>) -> Result<ClientFields, 
         base.map(|c| &c.allowed_logout_urls),
         "allowed_logout_urls",
     )?;
-    let web_origins = list(
-        &input.web_origins,
-        base.map(|c| &c.web_origins),
-        "web_origins",
-    )?;
+    let web_origins = match (&input.web_origins, base) {
+        (Some(v), _) => WebOrigin::parse_list("web_origins", v)?,
+        (None, Some(c)) => c.web_origins.clone(),
+        (None, None) => vec![],
+    };
     let auth_method = match (&input.token_endpoint_auth_method, base) {
         (Some(m), _) => TokenEndpointAuthMethod::parse(m)?,
         (None, Some(c)) if input.app_type.is_none() => {

@@ -570,6 +570,61 @@ async fn dashboard_shows_an_application_secret_once_and_on_rotation() {
 }
 
 #[tokio::test]
+async fn dashboard_sets_the_web_origins_a_browser_application_runs_on() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    let client = app.create_client(&tenant, "spa").await;
+    let dash = operator(&app).await;
+    let page = format!("/tenants/acme/applications/{}", client.client_id);
+    assert!(dash.page(&page).await.contains("Allowed web origins"));
+    let form = |origins: &'static str| {
+        vec![
+            ("name", "Shop SPA"),
+            ("app_type", "spa"),
+            ("callbacks", client.callback.as_str()),
+            ("logout_urls", ""),
+            ("web_origins", origins),
+        ]
+    };
+    // A URL with a path is not an origin: the line is named and what was typed stays.
+    let res = dash
+        .submit(
+            &page,
+            &page,
+            &form("https://spa.example.com\nhttps://spa.example.com/app"),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("line 2: must be an origin"), "{body}");
+    assert!(
+        body.contains("https://spa.example.com/app</textarea>"),
+        "{body}"
+    );
+
+    let res = dash
+        .submit(
+            &page,
+            &page,
+            &form("https://SPA.example.com/\nhttp://localhost:3000"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let stored = gatehouse::db::clients::by_id(&app.pool, tenant.tenant_id, &client.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.web_origins,
+        ["https://spa.example.com", "http://localhost:3000"]
+    );
+    assert!(dash
+        .page(&page)
+        .await
+        .contains(">https://spa.example.com\nhttp://localhost:3000</textarea>"));
+}
+
+#[tokio::test]
 async fn dashboard_tenant_settings_change_display_name_and_domains() {
     let app = spawn_app().await;
     app.create_tenant("acme").await;

@@ -224,6 +224,7 @@ pub struct TestTenant {
     pub issuer: String,
 }
 
+#[derive(Clone)]
 pub struct TestClient {
     pub client_id: String,
     pub client_secret: Option<String>,

@@ -10,6 +10,7 @@ mod helpers;
 mod hostile_input;
 mod login;
 mod login_authorize;
+mod login_browser_apps;
 mod login_callback;
 mod login_token;
 mod management_auth;

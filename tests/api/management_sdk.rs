@@ -59,6 +59,30 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
     .await
     .unwrap();
 
+    // A web application holding that user's refresh token, for the sign-out part.
+    let web_input = services::clients::ClientInput {
+        name: Some("sdk web app".into()),
+        app_type: Some("regular_web".into()),
+        callbacks: Some(vec!["https://app.example.com/callback".into()]),
+        ..Default::default()
+    };
+    let (web, web_secret) =
+        services::clients::create(&app.pool, tenant.tenant_id, &web_input, "test")
+            .await
+            .unwrap();
+    let refresh_token = "sdk-refresh-token-0123456789abcdef";
+    sqlx::query(
+        "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope, auth_time, expires_at)
+         VALUES ($1, $2, gen_random_uuid(), $3, 'exact|sdk-user', 'openid profile offline_access', now(),
+                 now() + interval '1 day')",
+    )
+    .bind(tenant.tenant_id)
+    .bind(gatehouse::crypto::random::token_hash(refresh_token))
+    .bind(&web.client_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/sdk/auth0_python_compat.py"
@@ -70,6 +94,9 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         .env("GATEHOUSE_CLIENT_ID", &client.client_id)
         .env("GATEHOUSE_CLIENT_SECRET", secret.unwrap())
         .env("GATEHOUSE_USER_ID", "exact|sdk-user")
+        .env("GATEHOUSE_WEB_CLIENT_ID", &web.client_id)
+        .env("GATEHOUSE_WEB_CLIENT_SECRET", web_secret.unwrap())
+        .env("GATEHOUSE_REFRESH_TOKEN", refresh_token)
         .output()
         .await
         .expect("run python3");

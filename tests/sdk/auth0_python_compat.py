@@ -8,6 +8,10 @@ Environment:
   GATEHOUSE_DOMAIN         the tenant's domain, e.g. acme.localhost:8080
   GATEHOUSE_CLIENT_ID      a machine application with a management API grant
   GATEHOUSE_CLIENT_SECRET  its secret
+  GATEHOUSE_USER_ID        a user who logged in through Exact (found, blocked, unblocked)
+  GATEHOUSE_WEB_CLIENT_ID, GATEHOUSE_WEB_CLIENT_SECRET, GATEHOUSE_REFRESH_TOKEN
+                           a web application and a refresh token it holds for that user
+                           (rotated, then revoked through the authentication API)
   GATEHOUSE_PROTOCOL       http or https (default https); the SDK's classes take it as
                            `protocol` (the `Auth0` facade has no such option, so the script
                            builds `Connections` and `Clients` directly, as the facade does)
@@ -39,6 +43,7 @@ def _loopback_getaddrinfo(host, *args, **kwargs):
 socket.getaddrinfo = _loopback_getaddrinfo
 
 from auth0.authentication import GetToken  # noqa: E402
+from auth0.authentication.revoke_token import RevokeToken  # noqa: E402
 from auth0.exceptions import Auth0Error  # noqa: E402
 from auth0.management.clients import Clients  # noqa: E402
 from auth0.management.connections import Connections  # noqa: E402
@@ -175,6 +180,17 @@ def main():
     events = users.get_log_events(user_id)
     check([e["type"] for e in events] == ["user_unblocked", "user_blocked"],
           "users.get_log_events, newest first")
+
+    # A web application of the tenant signs its user out: the authentication API's revocation.
+    web_id = os.environ["GATEHOUSE_WEB_CLIENT_ID"]
+    web_secret = os.environ["GATEHOUSE_WEB_CLIENT_SECRET"]
+    first = os.environ["GATEHOUSE_REFRESH_TOKEN"]
+    web = GetToken(domain, web_id, client_secret=web_secret, protocol=protocol)
+    rotated = web.refresh_token(first)["refresh_token"]
+    check(rotated != first, "get_token.refresh_token rotates the refresh token")
+    RevokeToken(domain, web_id, client_secret=web_secret, protocol=protocol).revoke_refresh_token(first)
+    expect_error(lambda: web.refresh_token(rotated), 400, "invalid_grant",
+                 "revoke_token.revoke_refresh_token ends the grant")
 
     connections.delete(con_id)
     expect_error(lambda: connections.get(con_id), 404, "inexistent_connection", "connections.delete")

@@ -38,6 +38,7 @@ pub struct ApplicationFormPage {
     pub app_types: Vec<Choice>,
     pub callbacks: String,
     pub logout_urls: String,
+    pub web_origins: String,
     pub errors: Errors,
     pub connections: Vec<String>,
     pub issuer: String,
@@ -53,6 +54,7 @@ pub fn blank_form(layout: Layout, issuer: String) -> ApplicationFormPage {
         app_types: Choice::list(APP_TYPES, "regular_web"),
         callbacks: String::new(),
         logout_urls: String::new(),
+        web_origins: String::new(),
         errors: Errors::default(),
         connections: vec![],
         issuer,
@@ -70,6 +72,8 @@ pub struct ApplicationForm {
     #[serde(default)]
     logout_urls: String,
     #[serde(default)]
+    web_origins: String,
+    #[serde(default)]
     pub version: Option<i32>,
 }
 
@@ -80,6 +84,7 @@ impl ApplicationForm {
             app_type: with_type.then(|| self.app_type.clone()),
             callbacks: Some(lines(&self.callbacks)),
             allowed_logout_urls: Some(lines(&self.logout_urls)),
+            web_origins: Some(lines(&self.web_origins)),
             ..Default::default()
         }
     }
@@ -91,6 +96,8 @@ pub fn field_errors(e: &FieldError) -> Errors {
         "callbacks"
     } else if e.field.starts_with("allowed_logout_urls") {
         "logout_urls"
+    } else if e.field.starts_with("web_origins") {
+        "web_origins"
     } else if e.field == "name" {
         "name"
     } else {
@@ -121,6 +128,7 @@ pub fn refill(
     page.app_types = Choice::list(APP_TYPES, &form.app_type);
     page.callbacks = form.callbacks.clone();
     page.logout_urls = form.logout_urls.clone();
+    page.web_origins = form.web_origins.clone();
     page.errors = errors;
     page
 }

@@ -174,6 +174,7 @@ async fn form_for(
         app_types: Choice::list(APP_TYPES, &client.app_type),
         callbacks: client.callbacks.join("\n"),
         logout_urls: client.allowed_logout_urls.join("\n"),
+        web_origins: client.web_origins.join("\n"),
         errors: Errors::default(),
         connections,
         issuer: issuer(&state.settings, &view.tenant),

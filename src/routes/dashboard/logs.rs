@@ -22,6 +22,7 @@ const TYPES: &[&str] = &[
     "login_failure",
     "code_redeemed",
     "code_redemption_failed",
+    "refresh_token_revoked",
     "connection_created",
     "connection_updated",
     "connection_clients_updated",

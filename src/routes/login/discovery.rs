@@ -18,6 +18,8 @@ pub async fn openid_configuration(tenant: TenantHost) -> HttpResponse {
             "authorization_endpoint": tenant.url("authorize"),
             "token_endpoint": tenant.url("oauth/token"),
             "userinfo_endpoint": tenant.url("userinfo"),
+            "revocation_endpoint": tenant.url("oauth/revoke"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "jwks_uri": tenant.url(".well-known/jwks.json"),
             "end_session_endpoint": tenant.url("v2/logout"),
             "scopes_supported": SUPPORTED_SCOPES,

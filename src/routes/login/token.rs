@@ -39,7 +39,7 @@ pub struct TokenError {
 }
 
 impl TokenError {
-    fn new(error: &'static str, description: impl Into<String>) -> Self {
+    pub(super) fn new(error: &'static str, description: impl Into<String>) -> Self {
         TokenError {
             status: StatusCode::BAD_REQUEST,
             error,
@@ -57,7 +57,7 @@ impl TokenError {
         }
     }
 
-    fn internal(err: impl Into<anyhow::Error>) -> Self {
+    pub(super) fn internal(err: impl Into<anyhow::Error>) -> Self {
         let status = log_internal(&err.into());
         if status == StatusCode::SERVICE_UNAVAILABLE {
             TokenError {
@@ -93,7 +93,7 @@ impl TokenError {
         }
     }
 
-    fn response(&self) -> HttpResponse {
+    pub(super) fn response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             res.insert_header((header::RETRY_AFTER, "60"));
@@ -119,16 +119,18 @@ pub async fn post(
     tenant: TenantHost,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match handle(&req, &body, &tenant, &state).await {
+    let mut client = None;
+    let res = match handle(&req, &body, &tenant, &state, &mut client).await {
         Ok(tokens) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(tokens),
         Err(e) => e.response(),
-    }
+    };
+    super::cors::answer(&req, &state, &tenant, client.as_deref(), res).await
 }
 
-fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Params, TokenError> {
+pub(super) fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Params, TokenError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -159,11 +161,14 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Params, TokenError> {
     parsed.map_err(|e| TokenError::new("invalid_request", e.to_string()))
 }
 
+/// Answers a token request; `known` is set to the client once it has authenticated (what the
+/// answer's cross-origin headers are decided by).
 async fn handle(
     req: &HttpRequest,
     body: &[u8],
     tenant: &TenantHost,
     state: &AppState,
+    known: &mut Option<Arc<Client>>,
 ) -> Result<Value, TokenError> {
     let params = parse_body(req, body)?;
     let grant_type = params
@@ -179,6 +184,7 @@ async fn handle(
         ));
     }
     let client = authenticate(req, &params, tenant, state).await?;
+    *known = Some(client.clone());
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(TokenError::new(
             "unauthorized_client",
@@ -194,7 +200,7 @@ async fn handle(
 
 /// Finds and authenticates the client: by Basic header, by body secret, or (public clients
 /// only) by client id alone. Using two methods at once is refused.
-async fn authenticate(
+pub(super) async fn authenticate(
     req: &HttpRequest,
     params: &Params,
     tenant: &TenantHost,

@@ -23,6 +23,26 @@ pub async fn handle(
     tenant: TenantHost,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let (client_id, res) = answer(&req, &tenant, &state).await;
+    // Only a cross-origin request needs the application the token was issued to.
+    let client = match (super::cors::origin(&req), client_id) {
+        (Some(_), Some(id)) => state
+            .cache
+            .client(&state.pool, tenant.id(), &id)
+            .await
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    super::cors::answer(&req, &state, &tenant, client.as_deref(), res).await
+}
+
+/// The answer, and the application the presented token was issued to (once it is verified).
+async fn answer(
+    req: &HttpRequest,
+    tenant: &TenantHost,
+    state: &AppState,
+) -> (Option<String>, HttpResponse) {
     let Some(token) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -32,25 +52,28 @@ pub async fn handle(
                 .or_else(|| v.strip_prefix("bearer "))
         })
     else {
-        return unauthorized("a Bearer access token is required");
+        return (None, unauthorized("a Bearer access token is required"));
     };
     let token = token.trim();
     let audience = tenant.url("userinfo");
     // Opaque tokens are what logins issue; a JWT for this audience is still accepted (tokens
     // issued before opaque ones were introduced, until they expire).
     let verified = if is_opaque(token) {
-        open_userinfo_token(&state.sealer, &tenant, token, &audience)
+        open_userinfo_token(&state.sealer, tenant, token, &audience)
     } else {
-        verify_access_token(&state, &tenant, token, &audience).await
+        verify_access_token(state, tenant, token, &audience).await
     };
     let claims = match verified {
         Ok(c) => c,
-        Err(Rejection::Invalid(why)) => return unauthorized(why),
+        Err(Rejection::Invalid(why)) => return (None, unauthorized(why)),
         Err(Rejection::Internal(e)) => {
-            return crate::error::ApiError::internal(e).into_response_plain()
+            return (
+                None,
+                crate::error::ApiError::internal(e).into_response_plain(),
+            )
         }
     };
-    match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
+    let res = match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
         Ok(Some(user)) if !user.blocked => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(Value::Object(super::token::user_claims(
@@ -60,5 +83,6 @@ pub async fn handle(
         Ok(Some(_)) => unauthorized("the user is blocked"),
         Ok(None) => unauthorized("the user no longer exists"),
         Err(e) => crate::error::ApiError::internal(e).into_response_plain(),
-    }
+    };
+    (Some(claims.azp), res)
 }

@@ -3,6 +3,7 @@
 //! so the admin host and tenant hosts of the test server work as they would in production.
 
 mod journey;
+mod spa;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
