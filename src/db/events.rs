@@ -49,6 +49,11 @@ pub async fn record(
     tenant_id: Uuid,
     event: &NewEvent,
 ) -> Result<Uuid, sqlx::Error> {
+    debug_assert!(
+        crate::domain::event_kind::is_known(event.event_type),
+        "{} is not in the event catalogue (domain::event_kind)",
+        event.event_type
+    );
     let event_id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor, description, details)
@@ -72,7 +77,8 @@ pub async fn record(
 /// Filters of an event listing; all optional.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
-    pub event_type: Option<String>,
+    /// Any of these event names.
+    pub event_types: Option<Vec<String>>,
     pub user_id: Option<String>,
     pub connection: Option<String>,
     pub client_id: Option<String>,
@@ -86,7 +92,7 @@ const COLUMNS: &str =
 
 /// The `WHERE` of a listing: the tenant and `filter`, as `$1` to `$8`.
 const FILTERED: &str =
-    "tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR user_id = $3)
+    "tenant_id = $1 AND ($2::text[] IS NULL OR type = ANY($2)) AND ($3::text IS NULL OR user_id = $3)
      AND ($4::text IS NULL OR connection = $4) AND ($5::text IS NULL OR client_id = $5)
      AND ($6::uuid IS NULL OR trace_id = $6) AND ($7::timestamptz IS NULL OR at >= $7)
      AND ($8::timestamptz IS NULL OR at < $8)";
@@ -98,7 +104,7 @@ fn bind_filter<'q, O>(
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     query
         .bind(tenant_id)
-        .bind(&filter.event_type)
+        .bind(&filter.event_types)
         .bind(&filter.user_id)
         .bind(&filter.connection)
         .bind(&filter.client_id)

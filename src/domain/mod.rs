@@ -4,6 +4,7 @@
 mod app_type;
 mod base_url;
 mod connection_name;
+pub mod event_kind;
 mod host_name;
 mod redirect_uri;
 mod tenant_slug;

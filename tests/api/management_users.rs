@@ -267,7 +267,7 @@ async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unbl
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| e["type"].as_str())
+        .filter_map(|e| e["event"].as_str())
         .collect();
     assert!(
         types.contains(&"user_blocked") && types.contains(&"user_unblocked"),
@@ -332,8 +332,18 @@ async fn logs_are_auth0_shaped_filtered_and_paged() {
     assert_eq!(all.body["total"], json!(logs.len()));
     let success = logs
         .iter()
-        .find(|l| l["type"] == "login_success")
+        .find(|l| l["event"] == "login_success")
         .expect("a login event");
+    // Auth0's log event type codes, so exporters and alerts written for Auth0 work.
+    assert_eq!(success["type"], "s");
+    let code_of = |event: &str| {
+        logs.iter()
+            .find(|l| l["event"] == event)
+            .unwrap_or_else(|| panic!("a {event} event in {logs:?}"))["type"]
+            .clone()
+    };
+    assert_eq!(code_of("connection_created"), "sapi");
+    assert_eq!(code_of("tenant_created"), "sapi");
     for key in [
         "log_id",
         "date",
@@ -349,13 +359,40 @@ async fn logs_are_auth0_shaped_filtered_and_paged() {
     assert_eq!(success["user_id"], JAN);
     assert_eq!(success["client_id"], json!(s.web.client_id));
 
-    let typed = get(&s, &token, "/logs?type=login_success").await;
-    assert!(typed
-        .body
-        .as_array()
-        .unwrap()
+    // Filters take Gatehouse's name or Auth0's code, as a parameter or in Auth0's `q`.
+    let events_of = |res: &Res| -> Vec<String> {
+        res.body
+            .as_array()
+            .unwrap_or_else(|| panic!("{:?}", res.body))
+            .iter()
+            .map(|l| l["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for query in [
+        "type=login_success",
+        "type=s",
+        "q=type%3A%22s%22",
+        "q=type%3As%20AND%20connection%3Aexact",
+    ] {
+        let typed = events_of(&get(&s, &token, &format!("/logs?{query}")).await);
+        assert!(
+            !typed.is_empty() && typed.iter().all(|e| e == "login_success"),
+            "{query}: {typed:?}"
+        );
+    }
+    let changes = events_of(&get(&s, &token, "/logs?q=type%3Asapi&per_page=100").await);
+    assert!(
+        changes.contains(&"connection_created".to_owned()),
+        "{changes:?}"
+    );
+    assert!(!changes
         .iter()
-        .all(|l| l["type"] == "login_success"));
+        .any(|e| e.starts_with("login") || e.starts_with("code")));
+    assert_auth0_error(
+        &get(&s, &token, "/logs?q=description%3Alogin").await,
+        400,
+        "invalid_query_string",
+    );
     let by_user = get(&s, &token, &format!("/logs?user_id={}", urlencode(JAN))).await;
     assert!(!by_user.body.as_array().unwrap().is_empty());
     assert!(by_user
@@ -469,7 +506,7 @@ async fn logs_are_exported_from_a_checkpoint_each_event_once_in_commit_order() {
     // An event whose transaction is still open holds back the events committed after it,
     // so a reader that passes the later ones cannot skip the earlier one.
     let event = |description: &str| gatehouse::db::events::NewEvent {
-        event_type: "api_operation",
+        event_type: "tenant_updated",
         description: description.into(),
         ..Default::default()
     };
@@ -552,7 +589,7 @@ async fn events_restored_into_another_cluster_come_before_its_own() {
         pool,
         s.tenant.tenant_id,
         &gatehouse::db::events::NewEvent {
-            event_type: "api_operation",
+            event_type: "tenant_updated",
             description: "after the restore".into(),
             ..Default::default()
         },

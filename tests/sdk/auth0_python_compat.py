@@ -178,8 +178,11 @@ def main():
                  "users.update of a profile field")
     check(users.update(user_id, {"blocked": False})["blocked"] is False, "users.update unblocks")
     events = users.get_log_events(user_id)
-    check([e["type"] for e in events] == ["user_unblocked", "user_blocked"],
-          "users.get_log_events, newest first")
+    check([(e["type"], e["event"]) for e in events] == [("sapi", "user_unblocked"), ("sapi", "user_blocked")],
+          "users.get_log_events, newest first, with Auth0's type codes")
+    changes = logs.search(q="type:sapi", per_page=100)
+    check(changes["total"] >= 5 and all(e["type"] == "sapi" for e in changes["logs"]),
+          "logs.search with Auth0's q")
 
     # A web application of the tenant signs its user out: the authentication API's revocation.
     web_id = os.environ["GATEHOUSE_WEB_CLIENT_ID"]

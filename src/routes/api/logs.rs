@@ -1,7 +1,8 @@
 //! `/api/v2/logs` and `/api/v2/users/{id}/logs`: the tenant's events (logins, failures with
 //! their step, configuration changes) as Auth0 log events, by page (newest first) or, for log
-//! exporters, from a checkpoint. `type` is Gatehouse's event type (`login_success`,
-//! `connection_updated`, ...), not Auth0's short codes.
+//! exporters, from a checkpoint. `type` is Auth0's log event type code (`s`, `f`, `seacft`,
+//! `sapi`, ...; `domain::event_kind`), `event` Gatehouse's finer name (`login_success`,
+//! `connection_updated`, ...); filters take either.
 
 use actix_web::http::header::{HeaderValue, LINK};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,7 +17,7 @@ use super::reply::Reply;
 use super::users::date;
 use crate::db;
 use crate::db::events::{Event, EventFilter, Order};
-use crate::domain::FieldError;
+use crate::domain::{event_kind, FieldError};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,7 +25,8 @@ pub fn log_json(event: &Event) -> Value {
     let mut out = json!({
         "log_id": event.event_id,
         "date": date(&event.at),
-        "type": event.event_type,
+        "type": event_kind::auth0_code(&event.event_type),
+        "event": event.event_type,
         "description": event.description,
         "client_id": event.client_id,
         "connection": event.connection,
@@ -109,11 +111,23 @@ fn reading(q: &Query) -> Result<(Reading, EventFilter), ApiError> {
             ))
         })?),
     };
-    let filter = EventFilter {
+    let mut search = Search {
         event_type: q.text("type", 64)?,
         user_id: q.text("user_id", 300)?,
         connection: q.text("connection", 128)?,
         client_id: q.text("client_id", 64)?,
+    };
+    if let Some(lucene) = q.text("q", 600)? {
+        search.add_terms(&lucene)?;
+    }
+    let filter = EventFilter {
+        event_types: search
+            .event_type
+            .as_deref()
+            .map(event_kind::names_selected_by),
+        user_id: search.user_id,
+        connection: search.connection,
+        client_id: search.client_id,
         trace_id: None,
         from: window_start,
         to,
@@ -132,6 +146,58 @@ fn reading(q: &Query) -> Result<(Reading, EventFilter), ApiError> {
         })
     };
     Ok((reading, filter))
+}
+
+/// What a listing is narrowed to, from its own parameters and Auth0's `q`.
+#[derive(Debug, Default, PartialEq)]
+struct Search {
+    event_type: Option<String>,
+    user_id: Option<String>,
+    connection: Option<String>,
+    client_id: Option<String>,
+}
+
+impl Search {
+    /// Adds Auth0's `q` in the form log exporters and alerts use: `field:value` terms (the value
+    /// optionally in double quotes) joined by `AND`, on `type`, `user_id`, `client_id` and
+    /// `connection`. Anything else is refused by name rather than ignored, which would widen
+    /// the answer silently.
+    fn add_terms(&mut self, lucene: &str) -> Result<(), ApiError> {
+        let invalid = |message: String| ApiError::invalid_query(FieldError::new("q", message));
+        for term in lucene.split(" AND ").map(str::trim) {
+            let Some((field, value)) = term.split_once(':') else {
+                return Err(invalid(format!(
+                    "`{term}` is not a field:value term (terms are joined by AND)"
+                )));
+            };
+            let quoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+            if quoted.is_none() && value.contains(char::is_whitespace) {
+                return Err(invalid(format!(
+                    "`{term}`: a value with spaces goes in double quotes, and only AND joins terms"
+                )));
+            }
+            let value = quoted.unwrap_or(value);
+            if value.is_empty() || value.contains('"') {
+                return Err(invalid(format!("`{term}` needs a value")));
+            }
+            let slot = match field {
+                "type" => &mut self.event_type,
+                "user_id" => &mut self.user_id,
+                "client_id" => &mut self.client_id,
+                "connection" => &mut self.connection,
+                _ => {
+                    return Err(invalid(format!(
+                        "searches type, user_id, client_id and connection, not {field}"
+                    )))
+                }
+            };
+            if slot.as_deref().is_some_and(|given| given != value) {
+                return Err(invalid(format!("{field} is given twice, differently")));
+            }
+            *slot = Some(value.to_owned());
+        }
+        Ok(())
+    }
 }
 
 /// `GET /logs`: newest first by page, or from a checkpoint with a `Link` to the next one.
@@ -283,4 +349,43 @@ pub async fn get(
     Ok(Reply::ok(log_json(&event))
         .with_etag(etag::tag("log", &id, 0))
         .unless_fresh(&req))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth0_search_terms_fill_the_filters() {
+        let mut search = Search::default();
+        search
+            .add_terms(r#"type:"s" AND user_id:"exact|1 2" AND client_id:abc"#)
+            .unwrap();
+        assert_eq!(
+            search,
+            Search {
+                event_type: Some("s".into()),
+                user_id: Some("exact|1 2".into()),
+                client_id: Some("abc".into()),
+                connection: None,
+            }
+        );
+        // The same value as a parameter already gave is fine; another is refused.
+        search.add_terms("type:s").unwrap();
+        assert!(search.add_terms("type:f").is_err());
+    }
+
+    #[test]
+    fn what_the_search_cannot_honour_is_refused() {
+        for bad in [
+            "s",
+            "type:",
+            "type:\"\"",
+            "description:login",
+            "type:s OR type:f",
+            "type:\"s",
+        ] {
+            assert!(Search::default().add_terms(bad).is_err(), "{bad}");
+        }
+    }
 }

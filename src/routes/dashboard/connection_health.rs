@@ -158,7 +158,7 @@ async fn last_failure_view(
     let event_id = match last.trace_id {
         Some(trace_id) => {
             let filter = EventFilter {
-                event_type: Some(LOGIN_FAILURE.into()),
+                event_types: Some(vec![LOGIN_FAILURE.into()]),
                 connection: Some(connection.to_owned()),
                 trace_id: Some(trace_id),
                 ..Default::default()

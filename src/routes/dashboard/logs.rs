@@ -12,33 +12,10 @@ use super::session::TenantView;
 use super::tenants::tenant_layout;
 use crate::db;
 use crate::db::events::{Event, EventFilter, Order};
+use crate::domain::event_kind::EVENT_KINDS;
 use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
-
-/// The event types a filter can pick, in the order the menu shows them.
-const TYPES: &[&str] = &[
-    "login_success",
-    "login_failure",
-    "code_redeemed",
-    "code_redemption_failed",
-    "refresh_token_revoked",
-    "connection_created",
-    "connection_updated",
-    "connection_clients_updated",
-    "connection_deleted",
-    "client_created",
-    "client_updated",
-    "client_secret_rotated",
-    "client_deleted",
-    "user_blocked",
-    "user_unblocked",
-    "user_deleted",
-    "admin_invited",
-    "admin_removed",
-    "tenant_created",
-    "tenant_updated",
-];
 
 pub struct EventRow {
     pub event_id: String,
@@ -149,7 +126,7 @@ pub async fn list(
     query: web::Query<LogQuery>,
 ) -> DashResult {
     let filter = EventFilter {
-        event_type: given(&query.event_type),
+        event_types: given(&query.event_type).map(|t| vec![t]),
         connection: given(&query.connection),
         user_id: given(&query.user),
         ..Default::default()
@@ -170,7 +147,7 @@ pub async fn list(
         query.link(slug, n)
     });
     let mut types = vec![("", "All events")];
-    types.extend(TYPES.iter().map(|t| (*t, *t)));
+    types.extend(EVENT_KINDS.iter().map(|k| (k.name, k.name)));
     let page = LogsPage {
         layout: tenant_layout(&req, &state.settings, &view, "logs"),
         events: events.iter().map(row).collect(),

@@ -217,7 +217,7 @@ pub async fn callback(
             &clip(query.error_description.as_deref().unwrap_or(""), 500),
         );
         let filter = EventFilter {
-            event_type: Some(LOGIN_FAILURE.into()),
+            event_types: Some(vec![LOGIN_FAILURE.into()]),
             client_id: Some(tester.client_id.clone()),
             from: Some(attempt.created_at - chrono::Duration::seconds(1)),
             ..Default::default()

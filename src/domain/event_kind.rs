@@ -1,0 +1,116 @@
+//! The kinds of event in a tenant's log: Gatehouse's name for each (what the database and the
+//! dashboard use) and the Auth0 log event type code `/api/v2/logs` answers with, so log
+//! exporters, SIEM rules and alerts written for Auth0 (`type:f`, `type:seacft`) work unchanged.
+
+/// One kind of event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventKind {
+    /// Gatehouse's name, stored in `events.type`.
+    pub name: &'static str,
+    /// Auth0's log event type code.
+    pub auth0_code: &'static str,
+}
+
+const fn kind(name: &'static str, auth0_code: &'static str) -> EventKind {
+    EventKind { name, auth0_code }
+}
+
+/// Auth0's code for a change made through the management API or the dashboard ("Success API
+/// Operation"): every configuration change is one.
+pub const MANAGEMENT_OPERATION: &str = "sapi";
+
+/// Every kind of event Gatehouse writes, in the order the dashboard's filter lists them.
+pub const EVENT_KINDS: &[EventKind] = &[
+    kind("login_success", "s"),
+    kind("login_failure", "f"),
+    kind("code_redeemed", "seacft"),
+    kind("code_redemption_failed", "feacft"),
+    kind("refresh_token_revoked", "srrt"),
+    kind("connection_created", MANAGEMENT_OPERATION),
+    kind("connection_updated", MANAGEMENT_OPERATION),
+    kind("connection_clients_updated", MANAGEMENT_OPERATION),
+    kind("connection_deleted", MANAGEMENT_OPERATION),
+    kind("client_created", MANAGEMENT_OPERATION),
+    kind("client_updated", MANAGEMENT_OPERATION),
+    kind("client_secret_rotated", MANAGEMENT_OPERATION),
+    kind("client_deleted", MANAGEMENT_OPERATION),
+    kind("client_grant_created", MANAGEMENT_OPERATION),
+    kind("client_grant_updated", MANAGEMENT_OPERATION),
+    kind("client_grant_deleted", MANAGEMENT_OPERATION),
+    kind("user_blocked", MANAGEMENT_OPERATION),
+    kind("user_unblocked", MANAGEMENT_OPERATION),
+    kind("user_deleted", "sdu"),
+    kind("signing_key_rotated", MANAGEMENT_OPERATION),
+    kind("admin_invited", MANAGEMENT_OPERATION),
+    kind("admin_removed", MANAGEMENT_OPERATION),
+    kind("tenant_created", MANAGEMENT_OPERATION),
+    kind("tenant_updated", MANAGEMENT_OPERATION),
+    kind("tenant_domain_added", MANAGEMENT_OPERATION),
+    kind("tenant_domain_removed", MANAGEMENT_OPERATION),
+];
+
+/// Whether Gatehouse writes events of this name.
+pub fn is_known(name: &str) -> bool {
+    EVENT_KINDS.iter().any(|k| k.name == name)
+}
+
+/// The Auth0 code of an event; a name not (or no longer) in the catalogue was a change.
+pub fn auth0_code(name: &str) -> &'static str {
+    EVENT_KINDS
+        .iter()
+        .find(|k| k.name == name)
+        .map_or(MANAGEMENT_OPERATION, |k| k.auth0_code)
+}
+
+/// The event names a `type` filter selects: an Auth0 code selects every kind with that code, a
+/// Gatehouse name itself. Anything else selects nothing (as an unknown code does at Auth0).
+pub fn names_selected_by(filter: &str) -> Vec<String> {
+    let by_code: Vec<String> = EVENT_KINDS
+        .iter()
+        .filter(|k| k.auth0_code == filter)
+        .map(|k| k.name.to_owned())
+        .collect();
+    if by_code.is_empty() {
+        vec![filter.to_owned()]
+    } else {
+        by_code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_codes_are_auth0_shaped() {
+        for (i, k) in EVENT_KINDS.iter().enumerate() {
+            assert!(
+                !EVENT_KINDS[..i].iter().any(|o| o.name == k.name),
+                "{}",
+                k.name
+            );
+            // Auth0's codes are short lower-case words without underscores here; no name is
+            // also a code, so a filter value means one thing.
+            assert!(k.auth0_code.chars().all(|c| c.is_ascii_lowercase()));
+            assert!(k.name.contains('_') && !EVENT_KINDS.iter().any(|o| o.auth0_code == k.name));
+        }
+    }
+
+    #[test]
+    fn filters_select_by_code_or_by_name() {
+        assert_eq!(names_selected_by("s"), ["login_success"]);
+        assert_eq!(names_selected_by("login_failure"), ["login_failure"]);
+        let changes = names_selected_by("sapi");
+        assert!(changes.contains(&"connection_updated".to_owned()));
+        assert!(!changes.contains(&"login_success".to_owned()));
+        assert_eq!(names_selected_by("nonsense"), ["nonsense"]);
+    }
+
+    #[test]
+    fn every_kind_has_its_code() {
+        assert_eq!(auth0_code("login_success"), "s");
+        assert_eq!(auth0_code("code_redemption_failed"), "feacft");
+        assert_eq!(auth0_code("user_deleted"), "sdu");
+        assert_eq!(auth0_code("tenant_updated"), "sapi");
+    }
+}
