@@ -129,6 +129,14 @@ pub async fn tester(
     .await
 }
 
+/// How many applications the tenant has (the built-in tester not counted).
+pub async fn count(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM clients WHERE tenant_id = $1 AND NOT is_tester")
+        .bind(tenant_id)
+        .fetch_one(db)
+        .await
+}
+
 /// A page by offset, in creation order, and the total count.
 pub async fn page(
     db: &sqlx::PgPool,
@@ -145,11 +153,7 @@ pub async fn page(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    let total =
-        sqlx::query_scalar("SELECT count(*) FROM clients WHERE tenant_id = $1 AND NOT is_tester")
-            .bind(tenant_id)
-            .fetch_one(db)
-            .await?;
+    let total = count(db, tenant_id).await?;
     Ok((rows, total))
 }
 

@@ -12,9 +12,11 @@ pub struct StoredKey {
     pub state: String,
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "kid, private_key_sealed, public_jwk, state, created_at, retired_at";
+const COLUMNS: &str =
+    "kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at";
 
 pub async fn insert_current(
     db: impl PgExecutor<'_>,
@@ -61,7 +63,7 @@ pub async fn current(
 }
 
 /// Keys that belong in the JWKS: the current one and those retired less than `keep` ago
-/// (longer than any token they signed lives).
+/// (longer than any token they signed lives), unless revoked.
 pub async fn published(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
@@ -69,7 +71,8 @@ pub async fn published(
 ) -> Result<Vec<StoredKey>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM signing_keys
-         WHERE tenant_id = $1 AND (state = 'current' OR retired_at > now() - $2::interval)
+         WHERE tenant_id = $1
+           AND (state = 'current' OR (state = 'previous' AND retired_at > now() - $2::interval))
          ORDER BY created_at DESC"
     ))
     .bind(tenant_id)
@@ -85,4 +88,48 @@ pub async fn all(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<Vec<StoredK
     .bind(tenant_id)
     .fetch_all(db)
     .await
+}
+
+/// What revoking a key did.
+#[derive(Clone, Debug)]
+pub enum Revocation {
+    /// Revoked now (it was a previous key).
+    Revoked(StoredKey),
+    /// It was revoked before: nothing changed.
+    AlreadyRevoked(StoredKey),
+    /// It is the current key, which signs: rotate first.
+    Current,
+    /// The tenant has no key of that id.
+    Unknown,
+}
+
+/// Revokes a previous key: it leaves the JWKS and verifies nothing from now on.
+pub async fn revoke(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    kid: &str,
+) -> Result<Revocation, sqlx::Error> {
+    let revoked: Option<StoredKey> = sqlx::query_as(&format!(
+        "UPDATE signing_keys SET state = 'revoked', revoked_at = now()
+         WHERE tenant_id = $1 AND kid = $2 AND state = 'previous' RETURNING {COLUMNS}"
+    ))
+    .bind(tenant_id)
+    .bind(kid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(key) = revoked {
+        return Ok(Revocation::Revoked(key));
+    }
+    let key: Option<StoredKey> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 AND kid = $2"
+    ))
+    .bind(tenant_id)
+    .bind(kid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match key {
+        None => Revocation::Unknown,
+        Some(k) if k.state == "current" => Revocation::Current,
+        Some(k) => Revocation::AlreadyRevoked(k),
+    })
 }

@@ -41,6 +41,7 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind("user_unblocked", MANAGEMENT_OPERATION),
     kind("user_deleted", "sdu"),
     kind("signing_key_rotated", MANAGEMENT_OPERATION),
+    kind("signing_key_revoked", MANAGEMENT_OPERATION),
     kind("admin_invited", MANAGEMENT_OPERATION),
     kind("admin_removed", MANAGEMENT_OPERATION),
     kind("tenant_created", MANAGEMENT_OPERATION),

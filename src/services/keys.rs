@@ -1,4 +1,4 @@
-//! The tenants' signing keys: creation and rotation. Parsed keys are cached per node in
+//! The tenants' signing keys: creation, rotation and revocation. Parsed keys are cached per node in
 //! `cache::ConfigCache`, so a private key is opened and parsed once, not once per token.
 
 use anyhow::Context;
@@ -78,4 +78,35 @@ pub async fn rotate_by(
     .await?;
     tx.commit().await?;
     Ok(kid)
+}
+
+/// Revokes a previous key and records who did it; the change reaches every node's cache through
+/// the table's notification, so no node verifies with the key once this returns.
+pub async fn revoke_by(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    kid: &str,
+    actor: &str,
+) -> Result<db::signing_keys::Revocation, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let outcome = db::signing_keys::revoke(&mut tx, tenant_id, kid).await?;
+    if let db::signing_keys::Revocation::Revoked(key) = &outcome {
+        db::events::record(
+            &mut *tx,
+            tenant_id,
+            &db::events::NewEvent {
+                event_type: "signing_key_revoked",
+                actor: Some(actor.to_owned()),
+                description: format!(
+                    "signing key {} revoked; tokens it signed no longer verify",
+                    key.kid
+                ),
+                details: serde_json::json!({ "kid": key.kid }),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
 }

@@ -625,6 +625,76 @@ async fn dashboard_sets_the_web_origins_a_browser_application_runs_on() {
 }
 
 #[tokio::test]
+async fn dashboard_rotates_and_revokes_signing_keys() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    let dash = operator(&app).await;
+    let keys = || async {
+        gatehouse::db::signing_keys::all(&app.pool, tenant.tenant_id)
+            .await
+            .unwrap()
+    };
+    let first = keys().await[0].kid.clone();
+    let overview = dash.page("/tenants/acme").await;
+    assert!(overview.contains("Signing keys") && overview.contains(&first));
+    assert!(
+        !overview.contains("keys/revoke"),
+        "the current key cannot be revoked"
+    );
+
+    let res = dash
+        .submit("/tenants/acme", "/tenants/acme/keys/rotate", &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let after = keys().await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(
+        (after[0].state.as_str(), after[1].state.as_str()),
+        ("current", "previous")
+    );
+    let overview = dash.page("/tenants/acme").await;
+    assert!(
+        overview.contains("signs from now on"),
+        "the flash says what happened"
+    );
+    assert!(overview.contains(&format!("name=\"kid\" value=\"{first}\"")));
+
+    // Revoking asks for the box to be ticked first.
+    let res = dash
+        .submit(
+            "/tenants/acme",
+            "/tenants/acme/keys/revoke",
+            &[("kid", &first)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(dash.page("/tenants/acme").await.contains("Tick the box"));
+    assert_eq!(keys().await[1].state, "previous");
+
+    let res = dash
+        .submit(
+            "/tenants/acme",
+            "/tenants/acme/keys/revoke",
+            &[("kid", &first), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(keys().await[1].state, "revoked");
+    let overview = dash.page("/tenants/acme").await;
+    assert!(overview.contains("no longer verify"), "{overview}");
+    let jwks = app
+        .http
+        .get(app.tenant_url(&tenant, "/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!jwks.contains(&first), "{jwks}");
+}
+
+#[tokio::test]
 async fn dashboard_tenant_settings_change_display_name_and_domains() {
     let app = spawn_app().await;
     app.create_tenant("acme").await;

@@ -347,6 +347,11 @@ async fn dashboard_read_only_admin_can_look_but_not_change() {
             "/tenants/acme/users/delete".to_owned(),
             vec![("id", "exact|x")],
         ),
+        ("/tenants/acme/keys/rotate".to_owned(), vec![]),
+        (
+            "/tenants/acme/keys/revoke".to_owned(),
+            vec![("kid", "any"), ("confirm", "on")],
+        ),
         (
             "/tenants/acme/admins".to_owned(),
             vec![("email", "friend@acme.example"), ("role", "admin")],

@@ -390,6 +390,12 @@ async fn each_endpoint_demands_its_scope_with_403_insufficient_scope() {
             "/keys/signing/rotate".into(),
             None,
         ),
+        (
+            "update:signing_keys",
+            reqwest::Method::PUT,
+            "/keys/signing/any/revoke".into(),
+            None,
+        ),
     ];
     // A token with every scope but the one each endpoint needs.
     for (scope, method, path, body) in cases {

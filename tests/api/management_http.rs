@@ -285,6 +285,7 @@ async fn the_openapi_document_is_served_without_a_token_and_names_every_endpoint
         "/keys/signing",
         "/keys/signing/{kid}",
         "/keys/signing/rotate",
+        "/keys/signing/{kid}/revoke",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
     }

@@ -1,5 +1,6 @@
-//! `/api/v2/keys/signing`: the tenant's token signing keys (public halves only) and their
-//! rotation. A rotated-out key stays in the JWKS until every token it signed has expired.
+//! `/api/v2/keys/signing`: the tenant's token signing keys (public halves only), their rotation
+//! and revocation. A rotated-out key stays in the JWKS until every token it signed has expired,
+//! unless revoked (a leaked key): then it leaves at once and nothing it signed verifies.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,6 +31,8 @@ fn key_json(key: &StoredKey, published: bool) -> Value {
         "kid": key.kid,
         "current": key.state == "current",
         "previous": key.state == "previous",
+        "revoked": key.state == "revoked",
+        "revoked_at": key.revoked_at.as_ref().map(date),
         "published": published,
         "current_since": date(&key.created_at),
         "current_until": key.retired_at.as_ref().map(date),
@@ -100,4 +103,32 @@ pub async fn rotate(
         Ok(Reply::created(json!({ "kid": kid })))
     };
     idempotency::once(&state, &token, &req, b"", work).await
+}
+
+/// `PUT /keys/signing/{kid}/revoke` (Auth0's): a previous key leaves the JWKS and verifies
+/// nothing from now on. The current key is refused (rotate first); revoking again changes
+/// nothing and answers the same.
+pub async fn revoke(
+    token: ManagementToken,
+    state: web::Data<AppState>,
+    kid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    token.require("update:signing_keys")?;
+    use db::signing_keys::Revocation;
+    let outcome =
+        services::keys::revoke_by(&state.pool, token.tenant_id(), &kid, &token.actor()).await?;
+    match outcome {
+        Revocation::Revoked(key) | Revocation::AlreadyRevoked(key) => {
+            Ok(Reply::ok(key_json(&key, false)).into_response())
+        }
+        Revocation::Current => Err(ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "current_key_not_revocable",
+            "The current signing key cannot be revoked: rotate first, then revoke the previous key",
+        )),
+        Revocation::Unknown => Err(ApiError::not_found(
+            "inexistent_signing_key",
+            "The signing key does not exist",
+        )),
+    }
 }

@@ -160,6 +160,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/keys/signing/{kid}",
                 vec![(M::GET, web::get().to(keys::get))],
             ))
+            .service(resource(
+                "/keys/signing/{kid}/revoke",
+                vec![(M::PUT, web::put().to(keys::revoke))],
+            ))
             .default_service(web::to(not_found)),
     );
 }

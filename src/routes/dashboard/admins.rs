@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::page::{render_status, see_other_with, Choice, DashResult, Errors, Layout};
+use super::page::{render_status, see_other_with, Choice, DashResult, Empty, Errors, Layout};
 use super::session::{Role, TenantEdit, TenantView};
 use super::tenants::tenant_layout;
 use crate::db;
@@ -184,9 +184,6 @@ pub async fn invite(
     )
     .await
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn remove(
     state: web::Data<AppState>,

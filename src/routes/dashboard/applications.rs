@@ -5,13 +5,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
-use serde::Deserialize;
 
 use super::application_form::{
     app_type_label, blank_form, field_errors, refill, ApplicationForm, ApplicationFormPage,
     APP_TYPES,
 };
-use super::page::{render, render_status, see_other_with, Choice, DashResult, Errors, Layout};
+use super::page::{
+    render, render_status, see_other_with, Choice, DashResult, Empty, Errors, Layout,
+};
 use super::session::{Role, TenantEdit, TenantView};
 use super::tenants::{issuer, tenant_layout};
 use crate::db;
@@ -238,9 +239,6 @@ pub async fn update(
         Err(e) => Err(e.into()),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn rotate_secret(
     req: HttpRequest,

@@ -5,12 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
-use serde::Deserialize;
 
 use super::connection_form::{blank, field_errors, filled, option_str, site_label, ConnectionForm};
 use super::connection_health::{badges, Badge};
 use super::page::{
-    not_found, render, render_status, see_other_with, DashError, DashResult, Errors, Layout,
+    not_found, render, render_status, see_other_with, DashError, DashResult, Empty, Errors, Layout,
 };
 use super::session::{Role, TenantEdit, TenantView};
 use super::tenants::tenant_layout;
@@ -223,9 +222,6 @@ pub async fn confirm_delete(
     };
     render(&req, &state.settings, &page)
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     state: web::Data<AppState>,

@@ -24,6 +24,7 @@ pub mod page;
 pub mod session;
 pub mod setup;
 pub mod signin;
+pub mod signing_keys;
 pub mod tenants;
 pub mod try_login;
 pub mod users;
@@ -64,6 +65,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 &format!("{t}/domains/remove"),
                 web::post().to(overview::remove_domain),
+            )
+            .route(
+                &format!("{t}/keys/rotate"),
+                web::post().to(signing_keys::rotate),
+            )
+            .route(
+                &format!("{t}/keys/revoke"),
+                web::post().to(signing_keys::revoke),
             )
             .route(
                 &format!("{t}/applications"),

@@ -1,5 +1,5 @@
-//! A tenant's overview: its domain, issuer and callback URL, a getting-started checklist, and
-//! the settings forms (display name, custom domains).
+//! A tenant's overview: its domain, issuer and callback URL, a getting-started checklist, the
+//! settings forms (display name, custom domains) and its signing keys (`signing_keys.rs`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -31,6 +31,7 @@ pub struct TenantPage {
     pub applications: i64,
     pub connections: i64,
     pub users: i64,
+    pub keys: Vec<super::signing_keys::KeyRow>,
 }
 
 /// The overview page, optionally with a rejected input kept in its field.
@@ -42,7 +43,7 @@ async fn overview_page(
     new_domain: (String, Option<String>),
 ) -> DashResult {
     let tenant_id = view.tenant.tenant_id;
-    let applications = db::clients::page(&state.pool, tenant_id, 0, 1).await?.1;
+    let applications = db::clients::count(&state.pool, tenant_id).await?;
     let connections = db::connections::count(&state.pool, tenant_id, &Default::default()).await?;
     let users = db::users::count(&state.pool, tenant_id, None).await?;
     let issuer = issuer(&state.settings, &view.tenant);
@@ -59,6 +60,7 @@ async fn overview_page(
         applications,
         connections,
         users,
+        keys: super::signing_keys::list(state, tenant_id).await?,
     };
     let status = if display_name.1.is_some() || new_domain.1.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

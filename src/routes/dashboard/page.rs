@@ -12,6 +12,10 @@ use crate::config::{PublicScheme, Settings};
 use crate::error::PageError;
 use crate::services::ServiceError;
 
+/// The body of a form whose only field is its CSRF token (a button that does one thing).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
 /// What a handler fails with: a page, or a trip to the sign-in page.
 #[derive(Debug)]
 pub enum DashError {

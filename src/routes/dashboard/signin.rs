@@ -9,7 +9,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::page::{render_status, see_other, see_other_with, DashResult, Layout};
+use super::page::{render_status, see_other, see_other_with, DashResult, Empty, Layout};
 use super::session::{self, presession_token, AdminSession, Posted, PreSessionForm, IDLE_SECONDS};
 use crate::crypto::password::MAX_PASSWORD_CHARS;
 use crate::crypto::random::token_hash;
@@ -183,9 +183,6 @@ pub async fn post(
     let _ = res.add_cookie(&cookie);
     Ok(res)
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn signout(state: web::Data<AppState>, posted: Posted<Empty>) -> DashResult {
     db::sessions::delete(&state.pool, &posted.session.session_hash).await?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::page::{not_found, render, DashError, DashResult, Layout, TenantNav};
+use super::page::{not_found, render, DashError, DashResult, Empty, Layout, TenantNav};
 use super::session::{AdminSession, TenantEdit};
 use super::tenants::{issuer, layout};
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
@@ -24,9 +24,6 @@ use crate::state::AppState;
 
 /// How long a "Try" may take from the button to the callback.
 const TRY_SECONDS: i64 = 600;
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 /// The page between the Try button and the tenant's `/authorize`. A redirect would not do:
 /// browsers apply the `form-action 'self'` policy of the page that posted the form to every
