@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 const CSS: &str = include_str!("../../static/gatehouse.css");
 const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
 const DASHBOARD_JS: &str = include_str!("../../static/dashboard.js");
+const WEB_MESSAGE_JS: &str = include_str!("../../static/web_message.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -23,6 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/static/form_post.js",
         web::get().to(|| async { asset("text/javascript; charset=utf-8", FORM_POST_JS) }),
+    )
+    .route(
+        "/static/web_message.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", WEB_MESSAGE_JS) }),
     )
     .route(
         "/static/dashboard.js",

@@ -11,7 +11,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::params::Params;
-use super::redirect::AppRedirect;
+use super::redirect::{AppRedirect, ResponseMode};
 use super::trace::LoginTrace;
 use super::{browser_cookie_name, TRANSACTION_SECONDS};
 use crate::crypto::random::{opaque_token, token_hash};
@@ -64,27 +64,31 @@ pub async fn get(
         None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
         None => return Err(PageError::bad_request("The login request has no redirect_uri, and the application has several callbacks.")),
     };
-    let form_post = match params.get("response_mode") {
-        None | Some("query") => false,
-        Some("form_post") => true,
-        Some(_) => {
-            // The redirect URI is trusted, but an unknown mode cannot be honoured: answer by query.
+    let mode = match ResponseMode::parse(params.get("response_mode")) {
+        // A message goes only to a window of an origin the application lists (as at Auth0).
+        Some(ResponseMode::WebMessage) if !web_message_allowed(&client, &redirect_uri) => Err(
+            "response_mode=web_message needs the origin of the redirect_uri among the application's allowed web origins",
+        ),
+        Some(mode) => Ok(mode),
+        None => Err("response_mode must be query, form_post or web_message"),
+    };
+    let mode = match mode {
+        Ok(mode) => mode,
+        Err(why) => {
+            // The redirect URI is trusted, but the mode cannot be honoured: answer by query.
             let back = AppRedirect {
                 redirect_uri,
-                form_post: false,
+                mode: ResponseMode::Query,
                 state: params.get("state").map(str::to_owned),
                 issuer: tenant.issuer.clone(),
                 trace_id: None,
             };
-            return Ok(back.error(
-                "invalid_request",
-                "response_mode must be query or form_post",
-            ));
+            return Ok(back.error("invalid_request", why));
         }
     };
     let back = AppRedirect {
         redirect_uri: redirect_uri.clone(),
-        form_post,
+        mode,
         state: params.get("state").map(str::to_owned),
         issuer: tenant.issuer.clone(),
         trace_id: None,
@@ -163,7 +167,7 @@ pub async fn get(
         client_id: client.client_id.clone(),
         connection_id: connection.connection_id.clone(),
         redirect_uri,
-        response_mode: if form_post { "form_post" } else { "query" }.into(),
+        response_mode: mode.as_str().into(),
         app_state: params.get("state").map(str::to_owned),
         nonce: request.nonce,
         scope: request.scope,
@@ -207,6 +211,14 @@ struct CheckedRequest {
     scope: String,
     nonce: Option<String>,
     code_challenge: Option<String>,
+}
+
+/// Whether a web message may carry the answer: to the redirect URI's origin, only if the
+/// application lists it among its web origins.
+fn web_message_allowed(client: &Client, redirect_uri: &str) -> bool {
+    url::Url::parse(redirect_uri)
+        .map(|u| super::cors::client_allows(client, &u.origin().ascii_serialization()))
+        .unwrap_or(false)
 }
 
 fn check_request(

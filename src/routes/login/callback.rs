@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::params::Params;
-use super::redirect::AppRedirect;
+use super::redirect::{AppRedirect, ResponseMode};
 use super::trace::LoginTrace;
 use super::{browser_cookie_name, CODE_SECONDS};
 use crate::crypto::random::{opaque_token, token_hash};
@@ -55,7 +55,7 @@ pub async fn get(
     trace.client_id = Some(txn.client_id.clone());
     let back = AppRedirect {
         redirect_uri: txn.redirect_uri.clone(),
-        form_post: txn.response_mode == "form_post",
+        mode: ResponseMode::parse(Some(&txn.response_mode)).unwrap_or(ResponseMode::Query),
         state: txn.app_state.clone(),
         issuer: tenant.issuer.clone(),
         trace_id: Some(txn.trace_id),

@@ -24,7 +24,7 @@ pub async fn openid_configuration(tenant: TenantHost) -> HttpResponse {
             "end_session_endpoint": tenant.url("v2/logout"),
             "scopes_supported": SUPPORTED_SCOPES,
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query", "form_post"],
+            "response_modes_supported": ["query", "form_post", "web_message"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],

@@ -1,15 +1,46 @@
 //! Answers sent back to an application at its (already validated) redirect URI: success or an
-//! OAuth error, with `state` and `iss` (RFC 9207), by query or by form post.
+//! OAuth error, with `state` and `iss` (RFC 9207), by query, by form post, or by web message
+//! (Auth0's `response_mode=web_message`: a message to the application's window, for silent
+//! authentication in an iframe and logins in a popup).
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
 use askama::Template;
 
+/// How the answer reaches the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+    WebMessage,
+}
+
+impl ResponseMode {
+    /// The mode a request names (none named: the default, query); `None` for an unknown name.
+    pub fn parse(value: Option<&str>) -> Option<Self> {
+        match value {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some("web_message") => Some(ResponseMode::WebMessage),
+            Some(_) => None,
+        }
+    }
+
+    /// As stored with the login transaction.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::FormPost => "form_post",
+            ResponseMode::WebMessage => "web_message",
+        }
+    }
+}
+
 /// A validated way back to the application.
 #[derive(Clone, Debug)]
 pub struct AppRedirect {
     pub redirect_uri: String,
-    pub form_post: bool,
+    pub mode: ResponseMode,
     pub state: Option<String>,
     pub issuer: String,
     /// The login's trace, named in error descriptions so support can find it from a screenshot.
@@ -21,6 +52,15 @@ pub struct AppRedirect {
 struct FormPostPage<'a> {
     action: &'a str,
     fields: &'a [(&'a str, String)],
+}
+
+#[derive(Template)]
+#[template(path = "login/web_message.html")]
+struct WebMessagePage<'a> {
+    /// The application's origin: the only window the message may be delivered to.
+    origin: &'a str,
+    /// The response as JSON (`{"code": ..., "state": ...}` or the error), read by the script.
+    response: String,
 }
 
 impl AppRedirect {
@@ -53,14 +93,34 @@ impl AppRedirect {
             fields.push(("state", state.clone()));
         }
         fields.push(("iss", self.issuer.clone()));
-        if self.form_post {
+        let origin = url::Url::parse(&self.redirect_uri)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| "'none'".into());
+        if self.mode == ResponseMode::WebMessage {
+            let response: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+                .collect();
+            let page = WebMessagePage {
+                origin: &origin,
+                response: serde_json::Value::Object(response).to_string(),
+            };
+            // Framed by the application's own page (silent authentication), and by no other.
+            // The default `X-Frame-Options: DENY` stays for browsers without CSP; every current
+            // browser obeys `frame-ancestors` over it.
+            return HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+                .insert_header((
+                    header::CONTENT_SECURITY_POLICY,
+                    format!("default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors {origin}; base-uri 'none'; form-action 'none'"),
+                ))
+                .body(page.render().unwrap_or_default());
+        }
+        if self.mode == ResponseMode::FormPost {
             let page = FormPostPage {
                 action: &self.redirect_uri,
                 fields: &fields,
             };
-            let origin = url::Url::parse(&self.redirect_uri)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_else(|_| "'none'".into());
             return HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
                 .insert_header((
