@@ -210,6 +210,48 @@ pub fn verify_with_key(
     Ok(data.claims)
 }
 
+/// The applications an `id_token_hint` (RP-initiated logout) was issued to. Signature, issuer
+/// and the ID token type are checked, so a hint this tenant did not issue names nobody; expiry
+/// is not, since logouts usually come after the ID token expired (OpenID Connect RP-Initiated
+/// Logout §2).
+pub async fn id_token_hint_audience(
+    state: &AppState,
+    tenant: &TenantHost,
+    token: &str,
+) -> Result<Vec<String>, Rejection> {
+    #[derive(Deserialize)]
+    struct Hint {
+        aud: Audience,
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Rejection::Invalid("token too large"));
+    }
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid("malformed token"))?;
+    if header.alg != Algorithm::RS256
+        || header.typ.as_deref() != Some(ID_TOKEN_TYPE)
+        || header.jku.is_some()
+        || header.x5u.is_some()
+        || header.jwk.is_some()
+        || header.x5c.is_some()
+    {
+        return Err(Rejection::Invalid("not an ID token of this tenant"));
+    }
+    let kid = header.kid.ok_or(Rejection::Invalid("token has no kid"))?;
+    let key = decoding_key(state, tenant.id(), &kid).await?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[tenant.issuer.as_str()]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+    let hint = jsonwebtoken::decode::<Hint>(token, &key, &validation)
+        .map_err(|_| Rejection::Invalid("not an ID token of this tenant"))?;
+    Ok(match hint.claims.aud {
+        Audience::One(aud) => vec![aud],
+        Audience::Many(auds) => auds,
+    })
+}
+
 /// The tenant's published key with this kid (current, or retired within the retention).
 async fn decoding_key(
     state: &AppState,

@@ -303,19 +303,29 @@ impl TestApp {
     /// Changes configuration behind the app's back (plain SQL), then waits until the app has
     /// heard of it through the database's notification, as another node would.
     pub async fn execute_config_sql(&self, sql: &str) {
+        self.change_config(async {
+            sqlx::query(sql)
+                .execute(&self.pool)
+                .await
+                .expect("config SQL");
+        })
+        .await
+    }
+
+    /// Runs a configuration change made outside the app's HTTP surface (a service call, SQL),
+    /// then waits until the app has heard of it through the database's notification, so the
+    /// next request cannot be answered from what the app cached before.
+    pub async fn change_config<T>(&self, change: impl std::future::Future<Output = T>) -> T {
         use std::sync::atomic::Ordering;
         let stats = &self.state.cache.stats;
         let before = stats.invalidations.load(Ordering::SeqCst);
-        sqlx::query(sql)
-            .execute(&self.pool)
-            .await
-            .expect("config SQL");
+        let out = change.await;
         if !self.state.cache.is_live() {
-            return; // not caching yet: every read goes to the database
+            return out; // not caching yet: every read goes to the database
         }
         for _ in 0..500 {
             if stats.invalidations.load(Ordering::SeqCst) > before {
-                return;
+                return out;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }

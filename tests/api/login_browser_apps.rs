@@ -17,16 +17,18 @@ async fn with_web_origin(s: &LoginSetup) {
         web_origins: Some(vec![format!("{SPA_ORIGIN}/")]),
         ..Default::default()
     };
-    let client = services::clients::update(
-        &s.app.pool,
-        s.tenant.tenant_id,
-        &s.spa.client_id,
-        &input,
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
+    let client = s
+        .app
+        .change_config(services::clients::update(
+            &s.app.pool,
+            s.tenant.tenant_id,
+            &s.spa.client_id,
+            &input,
+            None,
+            "test",
+        ))
+        .await
+        .unwrap();
     assert_eq!(
         client.web_origins,
         vec![SPA_ORIGIN.to_owned()],
@@ -431,16 +433,17 @@ async fn with_callback_origin(s: &LoginSetup) {
         web_origins: Some(vec!["https://app.example.com".into()]),
         ..Default::default()
     };
-    services::clients::update(
-        &s.app.pool,
-        s.tenant.tenant_id,
-        &s.spa.client_id,
-        &input,
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
+    s.app
+        .change_config(services::clients::update(
+            &s.app.pool,
+            s.tenant.tenant_id,
+            &s.spa.client_id,
+            &input,
+            None,
+            "test",
+        ))
+        .await
+        .unwrap();
 }
 
 /// The target origin and response of a `response_mode=web_message` page.

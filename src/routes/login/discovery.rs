@@ -21,7 +21,7 @@ pub async fn openid_configuration(tenant: TenantHost) -> HttpResponse {
             "revocation_endpoint": tenant.url("oauth/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "jwks_uri": tenant.url(".well-known/jwks.json"),
-            "end_session_endpoint": tenant.url("v2/logout"),
+            "end_session_endpoint": tenant.url("oidc/logout"),
             "scopes_supported": SUPPORTED_SCOPES,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "form_post", "web_message"],

@@ -1,5 +1,5 @@
 //! The login endpoints of a tenant host: `/authorize`, `/login/callback`, `/oauth/token`,
-//! `/oauth/revoke`, `/userinfo`, discovery, JWKS and `/v2/logout`.
+//! `/oauth/revoke`, `/userinfo`, discovery, JWKS and logout (`/v2/logout`, `/oidc/logout`).
 
 pub mod authorize;
 pub mod callback;
@@ -42,7 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(discovery::openid_configuration),
         )
         .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
-        .route("/v2/logout", web::get().to(logout::get));
+        .route("/v2/logout", web::get().to(logout::get))
+        .route("/oidc/logout", web::get().to(logout::get));
 }
 
 /// Lifetime of a login transaction (from /authorize to /login/callback).
