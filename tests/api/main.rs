@@ -12,6 +12,7 @@ mod login;
 mod login_authorize;
 mod login_browser_apps;
 mod login_callback;
+mod login_oidc_library;
 mod login_token;
 mod management_auth;
 mod management_clients;
