@@ -8,6 +8,36 @@ use actix_web::http::header::{HeaderMap, X_FORWARDED_FOR};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
+/// Who sent a request, as the tenant's log records it (Auth0's `ip` and `user_agent`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requester {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept; browsers send a few hundred characters, anything longer is noise.
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+impl Requester {
+    pub fn of(req: &HttpRequest, trusted: &[IpNet]) -> Self {
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| {
+                ua.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|ua| !ua.is_empty());
+        Requester {
+            ip: client_ip(req, trusted).map(|ip| ip.to_string()),
+            user_agent,
+        }
+    }
+}
+
 /// The client's address, or `None` when the connection has no peer address (tests).
 pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip().to_canonical();

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::client_addr::Requester;
+
 #[derive(Clone, Debug, Default)]
 pub struct NewEvent {
     pub event_type: &'static str,
@@ -15,6 +17,8 @@ pub struct NewEvent {
     pub actor: Option<String>,
     pub description: String,
     pub details: serde_json::Value,
+    /// Who sent the request the event is about (logins, token exchanges, revocations).
+    pub requester: Requester,
 }
 
 impl NewEvent {
@@ -42,6 +46,8 @@ pub struct Event {
     pub actor: Option<String>,
     pub description: String,
     pub details: serde_json::Value,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 pub async fn record(
@@ -56,8 +62,9 @@ pub async fn record(
     );
     let event_id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor, description, details)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor, description,
+            details, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(tenant_id)
     .bind(event_id)
@@ -69,6 +76,8 @@ pub async fn record(
     .bind(&event.actor)
     .bind(&event.description)
     .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
+    .bind(&event.requester.ip)
+    .bind(&event.requester.user_agent)
     .execute(db)
     .await?;
     Ok(event_id)
@@ -87,8 +96,8 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "event_id, type, at, trace_id, client_id, connection, user_id, actor, description, details";
+const COLUMNS: &str = "event_id, type, at, trace_id, client_id, connection, user_id, actor, \
+     description, details, ip, user_agent";
 
 /// The `WHERE` of a listing: the tenant and `filter`, as `$1` to `$8`.
 const FILTERED: &str =

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, Row};
 use uuid::Uuid;
 
+use crate::client_addr::Requester;
 use crate::db::events::NewEvent;
 use crate::db::users::{RootAttributes, RootAttributesPolicy, User};
 
@@ -173,8 +174,8 @@ pub async fn complete(
             SELECT $1, $17, $18, $19, user_id, $11, $20, $21, $22, $23, $24, $25 FROM u
          )
          INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor,
-            description, details)
-         SELECT $1, $26, $27, $28, $29, $30, user_id, $31, $32, $33 FROM u",
+            description, details, ip, user_agent)
+         SELECT $1, $26, $27, $28, $29, $30, user_id, $31, $32, $33, $34, $35 FROM u",
     )
     .bind(tenant_id)
     .bind(login.user_id)
@@ -209,6 +210,8 @@ pub async fn complete(
     .bind(&event.actor)
     .bind(&event.description)
     .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
+    .bind(&event.requester.ip)
+    .bind(&event.requester.user_agent)
     .execute(db)
     .await?;
     // The event is written exactly when the user was (`FROM u`).
@@ -262,6 +265,8 @@ pub struct Redemption<'a> {
     /// The event types recorded for a good and a refused redemption.
     pub redeemed_event: &'static str,
     pub refused_event: &'static str,
+    /// Who presented the code (the application's server).
+    pub requester: &'a Requester,
 }
 
 /// A redeemed code: why it was refused (`None`: it was good), its user and whether a refresh
@@ -320,11 +325,12 @@ pub async fn redeem(
             RETURNING 1
          ), e AS (
             INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, user_id, description,
-                details)
+                details, ip, user_agent)
             SELECT $1, $10, CASE WHEN v.refused IS NULL THEN $11 ELSE $12 END, v.trace_id,
                 v.client_id, v.user_id, coalesce(v.refused, 'authorization code redeemed'),
                 jsonb_build_object('step', 'code_redeemed',
-                    'outcome', CASE WHEN v.refused IS NULL THEN 'ok' ELSE 'failed' END)
+                    'outcome', CASE WHEN v.refused IS NULL THEN 'ok' ELSE 'failed' END),
+                $13, $14
             FROM v
          )
          SELECT v.*, u.email, u.email_verified, u.name, u.nickname, u.given_name, u.family_name,
@@ -345,6 +351,8 @@ pub async fn redeem(
     .bind(Uuid::new_v4())
     .bind(redemption.redeemed_event)
     .bind(redemption.refused_event)
+    .bind(&redemption.requester.ip)
+    .bind(&redemption.requester.user_agent)
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };

@@ -197,8 +197,12 @@ impl reqwest::dns::Resolve for Loopback {
     }
 }
 
+/// The user agent the test browser sends, as every browser sends one.
+pub const TEST_USER_AGENT: &str = "GatehouseTests/1.0 (test browser)";
+
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
+        .user_agent(TEST_USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .dns_resolver(Arc::new(Loopback))

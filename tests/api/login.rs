@@ -216,6 +216,35 @@ async fn a_confidential_web_client_completes_the_whole_login_and_gets_verifiable
         s.fake.me_requests()[0].accept.as_deref(),
         Some("application/json")
     );
+
+    // The log says who: the browser for the login, the application's server for the exchange.
+    let requesters: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT type, ip, user_agent FROM events WHERE tenant_id = $1
+           AND type IN ('login_success', 'code_redeemed') ORDER BY at",
+    )
+    .bind(s.tenant.tenant_id)
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    let from_test_browser = (
+        Some("127.0.0.1".to_owned()),
+        Some(TEST_USER_AGENT.to_owned()),
+    );
+    assert_eq!(
+        requesters,
+        vec![
+            (
+                "login_success".into(),
+                from_test_browser.0.clone(),
+                from_test_browser.1.clone()
+            ),
+            (
+                "code_redeemed".into(),
+                from_test_browser.0,
+                from_test_browser.1
+            ),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -231,3 +231,45 @@ async fn response_mode_form_post_answers_with_a_self_submitting_form() {
     assert!(body.contains(&format!("action=\"{}\"", s.web.callback)));
     assert!(body.contains("name=\"code\"") && body.contains("name=\"iss\""));
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_log_names_the_forwarded_client() {
+    let app = spawn_app_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1, ::1")]).await;
+    let tenant = app.create_tenant("acme").await;
+    let web = app.create_client(&tenant, "regular_web").await;
+    let fake = start_fake_exact().await;
+    app.create_exact_connection(&tenant, "exact", &fake, &[&web])
+        .await;
+    let res = app
+        .http
+        .get(app.tenant_url(&tenant, "/authorize"))
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
+        .header("user-agent", "Mozilla/5.0 (an\todd browser)")
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", web.client_id.as_str()),
+            ("redirect_uri", web.callback.as_str()),
+            ("scope", "openid"),
+            ("connection", "exact"),
+            ("prompt", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location_params(&res).1["error"], "login_required");
+    let (ip, user_agent): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT ip, user_agent FROM events WHERE tenant_id = $1 AND type = 'login_failure'",
+    )
+    .bind(tenant.tenant_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // The proxy's own hop and what the client wrote before it are not the client.
+    assert_eq!(ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(
+        user_agent.as_deref(),
+        Some("Mozilla/5.0 (an odd browser)"),
+        "control characters become spaces"
+    );
+    fake.stop().await;
+}

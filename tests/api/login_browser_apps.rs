@@ -401,13 +401,17 @@ async fn revoking_a_refresh_token_ends_its_grant_for_its_own_application_only() 
 
     // An event for each revocation that ended a live grant, saying how many tokens it ended.
     let events: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT client_id, details FROM events WHERE tenant_id = $1 AND type = 'refresh_token_revoked'
-         ORDER BY at",
+        "SELECT client_id, details || jsonb_build_object('ip', ip) FROM events
+         WHERE tenant_id = $1 AND type = 'refresh_token_revoked' ORDER BY at",
     )
     .bind(s.tenant.tenant_id)
     .fetch_all(&s.app.pool)
     .await
     .unwrap();
+    assert!(
+        events.iter().all(|(_, d)| d["ip"] == "127.0.0.1"),
+        "{events:?}"
+    );
     let counts: Vec<(&str, i64)> = events
         .iter()
         .map(|(client, details)| {

@@ -336,6 +336,9 @@ async fn logs_are_auth0_shaped_filtered_and_paged() {
         .expect("a login event");
     // Auth0's log event type codes, so exporters and alerts written for Auth0 work.
     assert_eq!(success["type"], "s");
+    // Who logged in from where, as Auth0's log events say.
+    assert_eq!(success["ip"], "127.0.0.1");
+    assert_eq!(success["user_agent"], TEST_USER_AGENT);
     let code_of = |event: &str| {
         logs.iter()
             .find(|l| l["event"] == event)

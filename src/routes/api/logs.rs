@@ -39,6 +39,12 @@ pub fn log_json(event: &Event) -> Value {
     if let Some(actor) = &event.actor {
         out["actor"] = json!(actor);
     }
+    if let Some(ip) = &event.ip {
+        out["ip"] = json!(ip);
+    }
+    if let Some(user_agent) = &event.user_agent {
+        out["user_agent"] = json!(user_agent);
+    }
     out
 }
 

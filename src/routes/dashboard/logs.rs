@@ -49,6 +49,8 @@ pub struct EventPage {
     pub row: EventRow,
     pub trace_id: String,
     pub client_id: String,
+    pub ip: String,
+    pub user_agent: String,
     pub details: String,
 }
 
@@ -174,6 +176,8 @@ pub async fn detail(
         row: row(&event),
         trace_id: event.trace_id.map(|t| t.to_string()).unwrap_or_default(),
         client_id: event.client_id.clone().unwrap_or_default(),
+        ip: event.ip.clone().unwrap_or_default(),
+        user_agent: event.user_agent.clone().unwrap_or_default(),
         details: serde_json::to_string_pretty(&event.details).unwrap_or_default(),
     };
     render(&req, &state.settings, &page)

@@ -50,7 +50,10 @@ pub async fn get(
         .await?
         .ok_or_else(|| PageError::bad_request("This login has expired, was already completed, or was started in another browser. Start the login again from the application."))?;
 
-    let mut trace = LoginTrace::new(txn.trace_id);
+    let mut trace = LoginTrace::new(
+        txn.trace_id,
+        crate::client_addr::Requester::of(&req, &state.settings.trusted_proxies),
+    );
     trace.earlier(LoginStep::Authorize, txn.created_at);
     trace.client_id = Some(txn.client_id.clone());
     let back = AppRedirect {

@@ -10,6 +10,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::token::{authenticate, parse_body, TokenError};
+use crate::client_addr::Requester;
 use crate::crypto::random::token_hash;
 use crate::db;
 use crate::db::clients::Client;
@@ -74,6 +75,7 @@ async fn handle(
                     user_id: Some(user_id),
                     description: format!("refresh token revoked by {}", client.name),
                     details: json!({ "revoked_refresh_tokens": live }),
+                    requester: Requester::of(req, &state.settings.trusted_proxies),
                     ..Default::default()
                 };
                 db::events::record(&mut *tx, tenant.id(), &event).await?;

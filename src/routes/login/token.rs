@@ -16,6 +16,7 @@ use super::params::Params;
 use super::trace::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
 use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
 use crate::cache::IssuedToken;
+use crate::client_addr::Requester;
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
 use crate::crypto::signing::SigningKey;
 use crate::db;
@@ -192,7 +193,10 @@ async fn handle(
         ));
     }
     match grant_type {
-        "authorization_code" => authorization_code(&params, &client, tenant, state).await,
+        "authorization_code" => {
+            let requester = Requester::of(req, &state.settings.trusted_proxies);
+            authorization_code(&params, &client, tenant, state, &requester).await
+        }
         "refresh_token" => refresh_token(&params, &client, tenant, state).await,
         _ => client_credentials(&params, &client, tenant, state).await,
     }
@@ -284,6 +288,7 @@ async fn authorization_code(
     client: &Client,
     tenant: &TenantHost,
     state: &AppState,
+    requester: &Requester,
 ) -> Result<Value, TokenError> {
     let code = params
         .get("code")
@@ -316,6 +321,7 @@ async fn authorization_code(
         verifier_s256: verifier_s256.as_deref(),
         redeemed_event: CODE_REDEEMED,
         refused_event: CODE_REDEMPTION_FAILED,
+        requester,
     };
     let Some(redeemed) = db::login::redeem(pool, tenant.id(), &redemption).await? else {
         // A replayed code revokes what its first redemption issued (RFC 6749 §4.1.2).
@@ -323,7 +329,7 @@ async fn authorization_code(
             if let Some(family) = used.family_id {
                 db::tokens::revoke_family(pool, tenant.id(), family).await?;
             }
-            record_replay(pool, tenant, &used).await;
+            record_replay(pool, tenant, &used, requester).await;
         }
         return Err(TokenError::new(
             "invalid_grant",
@@ -362,6 +368,7 @@ async fn record_replay(
     pool: &sqlx::PgPool,
     tenant: &TenantHost,
     code: &db::login::AuthorizationCode,
+    requester: &Requester,
 ) {
     let event = NewEvent {
         event_type: CODE_REDEMPTION_FAILED,
@@ -369,6 +376,7 @@ async fn record_replay(
         client_id: Some(code.client_id.clone()),
         user_id: Some(code.user_id.clone()),
         description: "authorization code replayed; tokens issued from it were revoked".into(),
+        requester: requester.clone(),
         details: json!({ "step": "code_redeemed", "outcome": "failed" }),
         ..Default::default()
     };

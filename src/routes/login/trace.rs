@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::client_addr::Requester;
 use crate::db;
 use crate::db::events::NewEvent;
 use crate::providers::{LoginStep, UpstreamError};
@@ -22,16 +23,19 @@ pub struct LoginTrace {
     pub trace_id: Uuid,
     pub client_id: Option<String>,
     pub connection: Option<String>,
+    /// The browser the login goes through.
+    pub requester: Requester,
     steps: Vec<Value>,
     mark: Instant,
 }
 
 impl LoginTrace {
-    pub fn new(trace_id: Uuid) -> Self {
+    pub fn new(trace_id: Uuid, requester: Requester) -> Self {
         LoginTrace {
             trace_id,
             client_id: None,
             connection: None,
+            requester,
             steps: Vec::new(),
             mark: Instant::now(),
         }
@@ -93,6 +97,7 @@ impl LoginTrace {
             connection: self.connection.clone(),
             description: description.to_owned(),
             details: json!({ "failed_step": step.as_str(), "steps": self.steps, "upstream": upstream_json }),
+            requester: self.requester.clone(),
             ..Default::default()
         };
         tracing::info!(trace_id = %self.trace_id, step = step.as_str(), "login failed: {description}");
@@ -111,6 +116,7 @@ impl LoginTrace {
             user_id: Some(user_id.to_owned()),
             description: "Successful login".into(),
             details: json!({ "steps": self.steps }),
+            requester: self.requester.clone(),
             ..Default::default()
         }
     }
