@@ -25,6 +25,8 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind("login_failure", "f"),
     kind("code_redeemed", "seacft"),
     kind("code_redemption_failed", "feacft"),
+    kind("refresh_token_exchanged", "sertft"),
+    kind("refresh_token_refused", "fertft"),
     kind("refresh_token_revoked", "srrt"),
     kind("connection_created", MANAGEMENT_OPERATION),
     kind("connection_updated", MANAGEMENT_OPERATION),

@@ -335,6 +335,31 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (400, "invalid_grant".into()),
         "the whole family is revoked"
     );
+    // The log tells the story: one exchange, then the reuse (family revoked), then the revoked one.
+    let events: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT type, details FROM events WHERE tenant_id = $1 AND type LIKE 'refresh_token_%'
+         ORDER BY at",
+    )
+    .bind(s.tenant.tenant_id)
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    let story: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(t, d)| (t.as_str(), d["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        story,
+        [
+            ("refresh_token_exchanged", ""),
+            ("refresh_token_refused", "reuse"),
+            ("refresh_token_refused", "revoked"),
+        ]
+    );
+    assert_eq!(
+        events[1].1["revoked_refresh_tokens"], 2,
+        "the reused token and its live successor"
+    );
 }
 
 #[tokio::test]
@@ -381,6 +406,14 @@ async fn a_refresh_token_is_bound_to_its_client() {
         error_of(redeem(&s, &form).await).await,
         (400, "invalid_grant".into())
     );
+    let reason: Value = sqlx::query_scalar(
+        "SELECT details->'reason' FROM events WHERE tenant_id = $1 AND type = 'refresh_token_refused'",
+    )
+    .bind(s.tenant.tenant_id)
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "other_client");
 }
 
 #[tokio::test]

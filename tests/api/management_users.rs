@@ -249,6 +249,8 @@ async fn a_blocked_user_cannot_log_in_redeem_refresh_or_read_userinfo_until_unbl
         (status, &body["error_description"]),
         (400, &json!("the user is blocked"))
     );
+    let refused = get(&s, &token, "/logs?type=fertft").await;
+    assert_eq!(refused.body[0]["details"]["reason"], "user_blocked");
     let userinfo = s
         .app
         .http

@@ -75,7 +75,8 @@ fn row(e: &Event) -> EventRow {
         event_id: e.event_id.to_string(),
         at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         event_type: e.event_type.clone(),
-        failed: e.event_type.contains("fail"),
+        // Auth0's codes of failures start with `f` (f, feacft, fertft).
+        failed: crate::domain::event_kind::auth0_code(&e.event_type).starts_with('f'),
         description: e.description.clone(),
         connection: e.connection.clone().unwrap_or_default(),
         user_link: e.user_id.as_deref().map(encode).unwrap_or_default(),

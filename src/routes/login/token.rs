@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::params::Params;
-use super::trace::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
+use super::trace::{
+    CODE_REDEEMED, CODE_REDEMPTION_FAILED, REFRESH_TOKEN_EXCHANGED, REFRESH_TOKEN_REFUSED,
+};
 use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
 use crate::cache::IssuedToken;
 use crate::client_addr::Requester;
@@ -197,7 +199,10 @@ async fn handle(
             let requester = Requester::of(req, &state.settings.trusted_proxies);
             authorization_code(&params, &client, tenant, state, &requester).await
         }
-        "refresh_token" => refresh_token(&params, &client, tenant, state).await,
+        "refresh_token" => {
+            let requester = Requester::of(req, &state.settings.trusted_proxies);
+            refresh_token(&params, &client, tenant, state, &requester).await
+        }
         _ => client_credentials(&params, &client, tenant, state).await,
     }
 }
@@ -385,11 +390,32 @@ async fn record_replay(
     }
 }
 
+/// The event of a refresh token that was found but refused, and why (`reason`: `reuse`,
+/// `revoked`, `expired`, `other_client`, `user_blocked`).
+fn refresh_refused(
+    token: &db::tokens::RefreshToken,
+    client: &Client,
+    requester: &Requester,
+    reason: &str,
+    description: &str,
+) -> NewEvent {
+    NewEvent {
+        event_type: REFRESH_TOKEN_REFUSED,
+        client_id: Some(client.client_id.clone()),
+        user_id: Some(token.user_id.clone()),
+        description: description.to_owned(),
+        details: json!({ "reason": reason, "issued_to": token.client_id }),
+        requester: requester.clone(),
+        ..Default::default()
+    }
+}
+
 async fn refresh_token(
     params: &Params,
     client: &Client,
     tenant: &TenantHost,
     state: &AppState,
+    requester: &Requester,
 ) -> Result<Value, TokenError> {
     let presented = params
         .get("refresh_token")
@@ -409,15 +435,36 @@ async fn refresh_token(
     };
     if token.rotated_at.is_some() && token.revoked_at.is_none() {
         // Reuse of a rotated token: someone holds a copy. Revoke the whole family.
-        db::tokens::revoke_family(&mut *tx, tenant.id(), token.family_id).await?;
+        let revoked = db::tokens::revoke_family(&mut *tx, tenant.id(), token.family_id).await?;
+        let mut event = refresh_refused(
+            &token,
+            client,
+            requester,
+            "reuse",
+            "refresh token used again after it was rotated (someone holds a copy): its family was revoked",
+        );
+        event.details["revoked_refresh_tokens"] = json!(revoked);
+        db::events::record(&mut *tx, tenant.id(), &event).await?;
         tx.commit().await?;
         tracing::warn!(client.id = %client.client_id, "refresh token reuse detected; family revoked");
         return Err(invalid());
     }
-    if token.revoked_at.is_some()
-        || token.expires_at < Utc::now()
-        || token.client_id != client.client_id
-    {
+    let refused = if token.revoked_at.is_some() {
+        Some(("revoked", "refresh token refused: it was revoked"))
+    } else if token.expires_at < Utc::now() {
+        Some(("expired", "refresh token refused: it has expired"))
+    } else if token.client_id != client.client_id {
+        Some((
+            "other_client",
+            "refresh token refused: it was issued to another application",
+        ))
+    } else {
+        None
+    };
+    if let Some((reason, description)) = refused {
+        drop(tx);
+        let event = refresh_refused(&token, client, requester, reason, description);
+        db::events::record(&state.pool, tenant.id(), &event).await?;
         return Err(invalid());
     }
     let user = db::users::by_id(&mut *tx, tenant.id(), &token.user_id)
@@ -425,6 +472,15 @@ async fn refresh_token(
         .ok_or_else(invalid)?;
     if user.blocked {
         // Not rotated (the transaction is dropped): the token works again once unblocked.
+        drop(tx);
+        let event = refresh_refused(
+            &token,
+            client,
+            requester,
+            "user_blocked",
+            "refresh token refused: the user is blocked",
+        );
+        db::events::record(&state.pool, tenant.id(), &event).await?;
         return Err(TokenError::new("invalid_grant", "the user is blocked"));
     }
     let next = opaque_token(32);
@@ -440,6 +496,15 @@ async fn refresh_token(
         Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
     )
     .await?;
+    let exchanged = NewEvent {
+        event_type: REFRESH_TOKEN_EXCHANGED,
+        client_id: Some(client.client_id.clone()),
+        user_id: Some(user.user_id.clone()),
+        description: "refresh token exchanged for new tokens".into(),
+        requester: requester.clone(),
+        ..Default::default()
+    };
+    db::events::record(&mut *tx, tenant.id(), &exchanged).await?;
     tx.commit().await?;
     let mut response = issue_user_tokens(
         state,

@@ -17,6 +17,8 @@ pub const LOGIN_SUCCESS: &str = "login_success";
 pub const LOGIN_FAILURE: &str = "login_failure";
 pub const CODE_REDEEMED: &str = "code_redeemed";
 pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
+pub const REFRESH_TOKEN_EXCHANGED: &str = "refresh_token_exchanged";
+pub const REFRESH_TOKEN_REFUSED: &str = "refresh_token_refused";
 
 #[derive(Clone)]
 pub struct LoginTrace {
