@@ -14,12 +14,7 @@ impl RedirectUri {
     /// (RFC 8252), never a scheme a browser would execute.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
         let err = |m: &str| Err(FieldError::new(field, m));
-        if value.is_empty() || value.len() > 2048 {
-            return err("must be 1 to 2048 characters");
-        }
-        if value.trim() != value || value.chars().any(|c| c.is_control() || c == ' ') {
-            return err("must not contain spaces or control characters");
-        }
+        url_text(field, value)?;
         let Ok(url) = Url::parse(value) else {
             return err("must be an absolute URL");
         };
@@ -45,6 +40,21 @@ impl RedirectUri {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// What any URL an application registers must be as text: 1 to 2048 characters, without
+/// spaces or control characters (which browsers would encode, so the entry could never match).
+pub(super) fn url_text(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty() || value.len() > 2048 {
+        return Err(FieldError::new(field, "must be 1 to 2048 characters"));
+    }
+    if value.trim() != value || value.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(FieldError::new(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a list of URIs, naming the index of a bad one (`callbacks[2]`).

@@ -14,12 +14,7 @@ impl WebOrigin {
     /// browsers never send one in `Origin` and such an entry could never match.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
         let err = |m: &str| Err(FieldError::new(field, m));
-        if value.is_empty() || value.len() > 2048 {
-            return err("must be 1 to 2048 characters");
-        }
-        if value.trim() != value || value.chars().any(|c| c.is_control() || c == ' ') {
-            return err("must not contain spaces or control characters");
-        }
+        super::redirect_uri::url_text(field, value)?;
         if value.contains('*') {
             return err("must not contain wildcards");
         }

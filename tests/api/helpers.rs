@@ -336,6 +336,36 @@ impl TestApp {
         panic!("the configuration change was never announced");
     }
 
+    /// A tenant's discovery document.
+    pub async fn discovery(&self, tenant: &TestTenant) -> serde_json::Value {
+        self.get_json(&self.tenant_url(tenant, "/.well-known/openid-configuration"))
+            .await
+    }
+
+    /// The key ids a tenant's JWKS publishes.
+    pub async fn published_kids(&self, tenant: &TestTenant) -> Vec<String> {
+        let jwks = self
+            .get_json(&self.tenant_url(tenant, "/.well-known/jwks.json"))
+            .await;
+        jwks["keys"]
+            .as_array()
+            .expect("a JWKS")
+            .iter()
+            .map(|k| k["kid"].as_str().expect("a kid").to_owned())
+            .collect()
+    }
+
+    async fn get_json(&self, url: &str) -> serde_json::Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.base_domain)
     }

@@ -11,10 +11,10 @@ use crate::login::*;
 const SPA_ORIGIN: &str = "https://spa.example.com";
 const OTHER_ORIGIN: &str = "https://evil.example.net";
 
-/// The SPA of the login setup, told its origin.
-async fn with_web_origin(s: &LoginSetup) {
+/// Lists `origin` (given with a trailing `/`, kept without) as the web origin of the setup's SPA.
+async fn set_spa_web_origin(s: &LoginSetup, origin: &str) {
     let input = services::clients::ClientInput {
-        web_origins: Some(vec![format!("{SPA_ORIGIN}/")]),
+        web_origins: Some(vec![format!("{origin}/")]),
         ..Default::default()
     };
     let client = s
@@ -29,11 +29,12 @@ async fn with_web_origin(s: &LoginSetup) {
         ))
         .await
         .unwrap();
-    assert_eq!(
-        client.web_origins,
-        vec![SPA_ORIGIN.to_owned()],
-        "kept as an origin"
-    );
+    assert_eq!(client.web_origins, [origin], "kept as an origin");
+}
+
+/// The SPA runs on its own origin.
+async fn with_web_origin(s: &LoginSetup) {
+    set_spa_web_origin(s, SPA_ORIGIN).await;
 }
 
 async fn preflight(s: &LoginSetup, path: &str, origin: &str, method: &str) -> reqwest::Response {
@@ -312,19 +313,7 @@ async fn error_of(res: reqwest::Response) -> (u16, String) {
 #[tokio::test]
 async fn revoking_a_refresh_token_ends_its_grant_for_its_own_application_only() {
     let s = login_setup().await;
-    let discovery: Value = s
-        .app
-        .http
-        .get(
-            s.app
-                .tenant_url(&s.tenant, "/.well-known/openid-configuration"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = s.app.discovery(&s.tenant).await;
     assert_eq!(
         discovery["revocation_endpoint"],
         format!("{}oauth/revoke", s.tenant.issuer)
@@ -431,23 +420,9 @@ async fn revoking_a_refresh_token_ends_its_grant_for_its_own_application_only() 
     );
 }
 
-/// The SPA of the setup, with its callback's origin (`https://app.example.com`) listed.
+/// The SPA of the setup, with its callback's origin listed (as web_message needs).
 async fn with_callback_origin(s: &LoginSetup) {
-    let input = services::clients::ClientInput {
-        web_origins: Some(vec!["https://app.example.com".into()]),
-        ..Default::default()
-    };
-    s.app
-        .change_config(services::clients::update(
-            &s.app.pool,
-            s.tenant.tenant_id,
-            &s.spa.client_id,
-            &input,
-            None,
-            "test",
-        ))
-        .await
-        .unwrap();
+    set_spa_web_origin(s, "https://app.example.com").await;
 }
 
 /// The target origin and response of a `response_mode=web_message` page.

@@ -285,19 +285,7 @@ async fn password_and_implicit_grants_are_not_offered() {
             "{grant}"
         );
     }
-    let discovery: Value = s
-        .app
-        .http
-        .get(
-            s.app
-                .tenant_url(&s.tenant, "/.well-known/openid-configuration"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = s.app.discovery(&s.tenant).await;
     assert!(!discovery["grant_types_supported"]
         .as_array()
         .unwrap()
@@ -560,19 +548,7 @@ async fn logout_returns_only_to_an_allowed_logout_url() {
 #[tokio::test]
 async fn oidc_rp_initiated_logout_returns_with_state_to_the_id_tokens_application() {
     let s = login_setup().await;
-    let discovery: Value = s
-        .app
-        .http
-        .get(
-            s.app
-                .tenant_url(&s.tenant, "/.well-known/openid-configuration"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = s.app.discovery(&s.tenant).await;
     let end_session = discovery["end_session_endpoint"]
         .as_str()
         .unwrap()

@@ -16,31 +16,18 @@ Environment:
                            `protocol` (the `Auth0` facade has no such option, so the script
                            builds `Connections` and `Clients` directly, as the facade does)
 
-Name resolution: tenant domains in tests are `{slug}.localhost:PORT`, and this machine's
-resolver does not map `*.localhost` to loopback (RFC 6761 says it should). The script
-therefore wraps socket.getaddrinfo so any `*.localhost` name resolves to 127.0.0.1; the HTTP
-Host header still carries the tenant domain, which is how Gatehouse finds the tenant.
-Nothing else in the SDK is touched.
+Name resolution: `*.localhost` is mapped to 127.0.0.1 by `loopback.py` (beside this script);
+nothing in the SDK is touched.
 
 Exits 0 when every step behaved as Auth0 would, non-zero with the failing step otherwise.
 """
 
 import os
-import socket
 import sys
 import time
 import traceback
 
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback_getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _loopback_getaddrinfo
+import loopback  # noqa: E402,F401 - before any HTTP library resolves a name
 
 from auth0.authentication import GetToken  # noqa: E402
 from auth0.authentication.revoke_token import RevokeToken  # noqa: E402

@@ -12,27 +12,17 @@ Environment:
   GATEHOUSE_REDIRECT_URI   one of its callbacks
   GATEHOUSE_LOGOUT_URL     one of its allowed logout URLs
 
-Name resolution: `*.localhost` is mapped to 127.0.0.1 here, as in auth0_python_compat.py.
+Name resolution: `*.localhost` is mapped to 127.0.0.1 by `loopback.py` (beside this script).
 
 Exits 0 when every step worked, non-zero with the failing step otherwise.
 """
 
 import os
-import socket
 import sys
 import traceback
 from urllib.parse import parse_qs, urlencode, urlparse
 
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback_getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
-        host = "127.0.0.1"
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _loopback_getaddrinfo
+import loopback  # noqa: E402,F401 - before any HTTP library resolves a name
 
 import requests  # noqa: E402
 from authlib.common.security import generate_token  # noqa: E402
