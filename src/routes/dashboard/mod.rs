@@ -6,6 +6,7 @@
 //! | `/setup` (first run), `/signin`, `/signout` | `setup`, `signin` |
 //! | `/tenants`, `/tenants/new` | `tenants` |
 //! | `/tenants/{slug}` (overview and settings) | `overview` |
+//! | `/tenants/{slug}/keys/rotate`, `/tenants/{slug}/keys/revoke` (signing keys, on the overview) | `signing_keys` |
 //! | `/tenants/{slug}/applications/...` | `applications`, `application_form` |
 //! | `/tenants/{slug}/connections/...` | `connections`, `connection_form`, `connection_apps`, `connection_health`, `try_login` |
 //! | `/tester/callback` | `try_login` |
