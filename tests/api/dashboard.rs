@@ -576,7 +576,12 @@ async fn dashboard_sets_the_web_origins_a_browser_application_runs_on() {
     let client = app.create_client(&tenant, "spa").await;
     let dash = operator(&app).await;
     let page = format!("/tenants/acme/applications/{}", client.client_id);
-    assert!(dash.page(&page).await.contains("Allowed web origins"));
+    let before = dash.page(&page).await;
+    assert!(before.contains("Allowed web origins"));
+    assert!(
+        before.contains("lists no web origin"),
+        "a SPA without an origin is warned about"
+    );
     let form = |origins: &'static str| {
         vec![
             ("name", "Shop SPA"),
@@ -618,10 +623,9 @@ async fn dashboard_sets_the_web_origins_a_browser_application_runs_on() {
         stored.web_origins,
         ["https://spa.example.com", "http://localhost:3000"]
     );
-    assert!(dash
-        .page(&page)
-        .await
-        .contains(">https://spa.example.com\nhttp://localhost:3000</textarea>"));
+    let after = dash.page(&page).await;
+    assert!(after.contains(">https://spa.example.com\nhttp://localhost:3000</textarea>"));
+    assert!(!after.contains("lists no web origin"));
 }
 
 #[tokio::test]

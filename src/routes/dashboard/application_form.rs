@@ -44,6 +44,16 @@ pub struct ApplicationFormPage {
     pub issuer: String,
 }
 
+impl ApplicationFormPage {
+    /// Whether the type chosen is a single-page application (which calls the token endpoint
+    /// from the browser, so needs its web origin listed).
+    pub fn app_type_is_spa(&self) -> bool {
+        self.app_types
+            .iter()
+            .any(|c| c.selected && c.value == "spa")
+    }
+}
+
 pub fn blank_form(layout: Layout, issuer: String) -> ApplicationFormPage {
     ApplicationFormPage {
         layout,
