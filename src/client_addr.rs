@@ -1,10 +1,11 @@
 //! The address a request comes from: the TCP peer, or, when the peer is one of the reverse
-//! proxies named in `GATEHOUSE_TRUSTED_PROXIES`, the client that proxy saw (`X-Forwarded-For`).
-//! Per-IP rate limits and sign-in throttling count under this address.
+//! proxies named in `GATEHOUSE_TRUSTED_PROXIES`, the client that proxy saw (`X-Forwarded-For`,
+//! or the standard `Forwarded` of RFC 7239 from proxies that send only that). Per-IP rate
+//! limits, sign-in throttling and the tenant's log use this address.
 
 use std::net::{IpAddr, SocketAddr};
 
-use actix_web::http::header::{HeaderMap, X_FORWARDED_FOR};
+use actix_web::http::header::{HeaderMap, FORWARDED, X_FORWARDED_FOR};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
@@ -55,12 +56,15 @@ fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         return peer;
     }
     // Several headers count as one list, in order (RFC 9110, 5.3).
-    let entries: Vec<&str> = headers
+    let mut entries: Vec<&str> = headers
         .get_all(X_FORWARDED_FOR)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .collect();
+    if entries.is_empty() {
+        entries = forwarded_for(headers);
+    }
     let mut client = peer;
     for entry in entries.iter().rev() {
         match parse_entry(entry) {
@@ -72,9 +76,32 @@ fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     client
 }
 
+/// The `for=` of each element of `Forwarded` headers (RFC 7239), in order: `for=192.0.2.43`,
+/// `for="[2001:db8::1]:4711"`. An element without one counts as an entry that is not an address
+/// (it ends the walk), as do `unknown` and obfuscated identifiers (`_hidden`).
+fn forwarded_for(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(FORWARDED)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+                .map(|(_, value)| value.trim().trim_matches('"'))
+                .unwrap_or("")
+        })
+        .collect()
+}
+
 /// `203.0.113.7`, `2001:db8::1`, or with a port as some proxies write it (`203.0.113.7:4711`,
-/// `[2001:db8::1]:4711`).
+/// `[2001:db8::1]:4711`), or bracketed without one (`[2001:db8::1]`, as `Forwarded` writes it).
 fn parse_entry(entry: &str) -> Option<IpAddr> {
+    let entry = entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .unwrap_or(entry);
     entry
         .parse::<IpAddr>()
         .ok()
@@ -157,6 +184,41 @@ mod tests {
         assert_eq!(
             resolve(ip("10.0.0.1"), &headers(&[]), &trusted),
             ip("10.0.0.1")
+        );
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(FORWARDED, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_standard_forwarded_header_is_read_when_there_is_no_x_forwarded_for() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap();
+        // The client wrote the first element; the edge proxy (10.0.0.5 to us) appended its view.
+        let h = forwarded(&[r#"for=1.1.1.1, for=203.0.113.7;proto=https;by=10.0.0.5"#]);
+        assert_eq!(resolve(ip("10.0.0.5"), &h, &trusted), ip("203.0.113.7"));
+        let h = forwarded(&[r#"For="[2001:db8::7]:4711""#, "for=10.0.0.9"]);
+        assert_eq!(resolve(ip("10.0.0.5"), &h, &trusted), ip("2001:db8::7"));
+        let h = forwarded(&[r#"for="[2001:db8::8]""#]);
+        assert_eq!(resolve(ip("10.0.0.5"), &h, &trusted), ip("2001:db8::8"));
+        // Unknown or obfuscated clients, or an element without `for`, leave the last trusted hop.
+        for (opaque, last_trusted) in [
+            ("for=unknown", "10.0.0.5"),
+            ("for=_hidden, for=10.0.0.9", "10.0.0.9"),
+            ("proto=https", "10.0.0.5"),
+        ] {
+            let got = resolve(ip("10.0.0.5"), &forwarded(&[opaque]), &trusted);
+            assert_eq!(got, ip(last_trusted), "{opaque}");
+        }
+        // An untrusted peer still cannot name another client this way.
+        let h = forwarded(&["for=203.0.113.7"]);
+        assert_eq!(
+            resolve(ip("198.51.100.9"), &h, &trusted),
+            ip("198.51.100.9")
         );
     }
 
