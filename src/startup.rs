@@ -16,6 +16,8 @@ use crate::tenancy;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The configuration listener and housekeeping, which end with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Headers every response carries unless its handler set its own.
@@ -84,9 +86,15 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(20)
         .run();
-        crate::cache::listener::spawn(state.pool.clone(), state.cache.clone());
-        spawn_housekeeping(state);
-        Ok(Application { port, server })
+        let background = vec![
+            crate::cache::listener::spawn(state.pool.clone(), state.cache.clone()),
+            spawn_housekeeping(state),
+        ];
+        Ok(Application {
+            port,
+            server,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,7 +103,14 @@ impl Application {
 
     /// Runs until SIGINT/SIGTERM; in-flight requests get up to 20 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        // The background tasks end before the database may (a private PostgreSQL stops right
+        // after): otherwise the listener would report losing it as a failure at every stop.
+        for task in self.background {
+            task.abort();
+            let _ = task.await;
+        }
+        stopped
     }
 
     /// A handle to stop the server from elsewhere (tests).
@@ -105,7 +120,7 @@ impl Application {
 }
 
 /// Deletes expired login transactions and codes once a minute.
-fn spawn_housekeeping(state: Arc<AppState>) {
+fn spawn_housekeeping(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -115,5 +130,5 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                 tracing::debug!(error = %e, "housekeeping skipped");
             }
         }
-    });
+    })
 }

@@ -13,8 +13,8 @@ use super::ConfigCache;
 
 pub const CHANNEL: &str = "gatehouse_config";
 
-/// Runs for the life of the process.
-pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) {
+/// Runs until the returned task is aborted (when the server stops).
+pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -28,7 +28,7 @@ pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) {
             cache.suspend();
             tokio::time::sleep(backoff).await;
         }
-    });
+    })
 }
 
 /// One listening session: returns when the connection is lost.
