@@ -35,8 +35,12 @@ pub fn origin(req: &HttpRequest) -> Option<&str> {
 /// Whether the application lists this origin. Entries are stored as origins; older entries
 /// that carry a path still match by their origin.
 pub fn client_allows(client: &Client, origin: &str) -> bool {
-    client
-        .web_origins
+    lists(&client.web_origins, origin)
+}
+
+/// Whether `origin` is among registered web origins (compared as origins).
+fn lists(registered: &[String], origin: &str) -> bool {
+    registered
         .iter()
         .any(|o| o == origin || WebOrigin::of_registered(o).as_deref() == Some(origin))
 }
@@ -48,10 +52,8 @@ async fn tenant_allows(
     tenant: &TenantHost,
     origin: &str,
 ) -> Result<bool, sqlx::Error> {
-    let listed = db::clients::web_origins(&state.pool, tenant.id()).await?;
-    Ok(listed
-        .iter()
-        .any(|o| o == origin || WebOrigin::of_registered(o).as_deref() == Some(origin)))
+    let registered = db::clients::web_origins(&state.pool, tenant.id()).await?;
+    Ok(lists(&registered, origin))
 }
 
 /// Lets the page at `origin` read `res`, if the application it was answered for (or, when
