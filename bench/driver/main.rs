@@ -76,6 +76,9 @@ pub struct Args {
     /// Keep the temporary directory (database, logs) after the run.
     #[arg(long)]
     pub keep: bool,
+    /// Only the one-tenant login scenario (for comparing two builds, or profiling a node).
+    #[arg(long)]
+    pub login_only: bool,
 }
 
 impl Args {
@@ -252,6 +255,49 @@ impl Env {
         }
         let took = started.elapsed();
         Ok((Node { child, port, label }, took))
+    }
+}
+
+impl Env {
+    /// Starts the floor server (`bench/floor`, built beside this driver) on `port`, signing
+    /// one RS256 token per login when `sign`.
+    pub async fn start_floor(&self, port: u16, sign: bool) -> anyhow::Result<procs::Child> {
+        let program = std::env::current_exe()?.with_file_name("floor");
+        let listen = format!("127.0.0.1:{port}");
+        let url = self.pg().url.clone();
+        let mut args = vec![
+            "--listen",
+            &listen,
+            "--database-url",
+            &url,
+            "--upstream",
+            &self.fake_url,
+        ];
+        if sign {
+            args.push("--sign");
+        }
+        // The same number of HTTP workers as the Gatehouse nodes.
+        let workers = std::env::var("GATEHOUSE_WORKERS").ok();
+        if let Some(workers) = &workers {
+            args.extend(["--workers", workers]);
+        }
+        let log = self.dir.path().join(format!("floor-{port}.log"));
+        let mut child = procs::Child::spawn("floor", &program, &args, &[], &log, false)?;
+        let probe = reqwest::Client::new();
+        let started = Instant::now();
+        while !http::ready(&probe, port).await {
+            if let Some(status) = child.exited() {
+                bail!(
+                    "the floor server exited ({status}); the end of its log:\n{}",
+                    child.log_tail()
+                );
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("the floor server was not ready within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(child)
     }
 }
 

@@ -26,6 +26,9 @@ const MGMT_GET: &str = "management: GET connection";
 const MGMT_PATCH: &str = "management: PATCH connection";
 const MGMT_CREATE: &str = "management: POST connection";
 const PAIRED_ONE: &str = "paired rounds: complete login, 1-tenant database";
+pub const FLOOR_IO: &str =
+    "floor: a login's requests, upstream calls and statements on a bare server of the same stack";
+pub const FLOOR_SIGNED: &str = "floor, with the RS256 ID-token signature";
 /// How long a change may take to show on the other node before it counts as lost.
 const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -166,6 +169,99 @@ async fn logins(
         )
         .await;
     }
+}
+
+/// What the stack and the machine charge for a login's round trips (`bench/floor`): a bare
+/// server doing the same requests, upstream calls and statements, without and with the one
+/// signature; Gatehouse's CPU above it is its own work.
+async fn floor(args: &Args, env: &Env, report: &mut Report) -> anyhow::Result<()> {
+    let users = Args::reference_users(&args.login_users);
+    for (sign, name) in [(false, FLOOR_IO), (true, FLOOR_SIGNED)] {
+        let port = free_port()?;
+        let mut server = env.start_floor(port, sign).await?;
+        let base = Arc::new(format!("http://127.0.0.1:{port}"));
+        floor_login(&http::client(), &base)
+            .await
+            .map_err(|e| anyhow!("a first floor login failed: {e}"))?;
+        measure(
+            report,
+            name,
+            args.shape(users),
+            &probes_of(env, server.pid()),
+            move |http, _| {
+                let base = base.clone();
+                async move { floor_login(&http, &base).await.map(|_| None) }
+            },
+        )
+        .await;
+        server.stop(Duration::from_secs(5));
+    }
+    Ok(())
+}
+
+/// The floor's CPU per login beside Gatehouse's: what is the stack's and the machine's, and
+/// what is Gatehouse's own.
+fn floor_fact(report: &mut Report, users: usize, login_cpu: Option<f64>) {
+    let cpu = |name| {
+        report
+            .row(name, users)
+            .and_then(|o| o.per_op_ms(o.gatehouse_cpu))
+    };
+    if let (Some(io), Some(signed), Some(login)) = (cpu(FLOOR_IO), cpu(FLOOR_SIGNED), login_cpu) {
+        report.fact(
+            format!("CPU per login of the floor ({users} users): its I/O alone, with the signature; Gatehouse above the floor"),
+            format!("{io:.3} ms, {signed:.3} ms; {:.3} ms", login - signed),
+        );
+    }
+}
+
+/// The floor server's login: the three requests a login makes of Gatehouse (the browser's
+/// visit to the upstream is left out: it costs the server nothing).
+async fn floor_login(http: &reqwest::Client, base: &str) -> Result<(), String> {
+    let n: u64 = rand::random();
+    let expect = |res: reqwest::Response, status: StatusCode| {
+        if res.status() == status {
+            Ok(res)
+        } else {
+            Err(format!("{} answered {}", res.url().path(), res.status()))
+        }
+    };
+    let res = http
+        .get(format!(
+            "{base}/authorize?response_type=code&client_id=floor&state=s{n}&nonce=n{n}\
+             &redirect_uri=http%3A%2F%2F127.0.0.1%2Fapp%2Fcallback&scope=openid%20profile%20email"
+        ))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    expect(res, StatusCode::FOUND)?;
+    let res = http
+        .get(format!("{base}/login/callback?code=c{n}&state=s{n}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    expect(res, StatusCode::FOUND)?;
+    let code = format!("c{n}");
+    let res = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1/app/callback"),
+            ("client_id", "floor"),
+            ("client_secret", "floor-secret"),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let body: Value = expect(res, StatusCode::OK)?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if body["access_token"].as_str() != Some(code.as_str()) {
+        return Err(format!("the floor's token answer was {body}"));
+    }
+    Ok(())
 }
 
 /// The one-tenant/many-tenants comparison, paired: a second database holding one tenant, its
@@ -707,7 +803,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
             )
         })?;
 
-    {
+    if !args.login_only {
         let target = Arc::new(target.clone());
         measure(
             report,
@@ -722,6 +818,16 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         .await;
     }
     logins(args, env, report, LOGIN_ONE, vec![target.clone()]).await;
+    floor(args, env, report).await?;
+    if args.login_only {
+        let users = Args::reference_users(&args.login_users);
+        let login_cpu = report
+            .row(LOGIN_ONE, users)
+            .and_then(|o| o.per_op_ms(o.gatehouse_cpu));
+        floor_fact(report, users, login_cpu);
+        report.statement_breakdowns = vec![(LOGIN_ONE.into(), users)];
+        return Ok(());
+    }
 
     let machine = MachineClient {
         host: a_host.clone(),
@@ -956,6 +1062,7 @@ fn targets(
         .row(LOGIN_ONE, users)
         .and_then(|o| o.per_op_ms(o.gatehouse_cpu));
     let ms3 = |v: f64| format!("{v:.3} ms");
+    floor_fact(report, users, login_cpu);
     report.target(
         &format!("Gatehouse CPU per complete login (1 tenant, {users} users)"),
         "≤ 1.0 ms",
