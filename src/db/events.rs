@@ -22,6 +22,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// The event with `reason`, a short word a log rule can match, in its details.
+    pub fn with_reason(mut self, reason: &str) -> Self {
+        // Indexing turns the default `null` into an object.
+        self.details["reason"] = reason.into();
+        self
+    }
+
     /// An audit event for a configuration change by `actor`: "client updated Web app".
     pub fn config_change(event_type: &'static str, actor: &str, subject: &str) -> Self {
         NewEvent {

@@ -28,6 +28,8 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind("refresh_token_exchanged", "sertft"),
     kind("refresh_token_refused", "fertft"),
     kind("refresh_token_revoked", "srrt"),
+    kind("client_credentials_exchanged", "seccft"),
+    kind("client_credentials_refused", "feccft"),
     kind("connection_created", MANAGEMENT_OPERATION),
     kind("connection_updated", MANAGEMENT_OPERATION),
     kind("connection_clients_updated", MANAGEMENT_OPERATION),

@@ -228,6 +228,29 @@ async fn client_authentication_failures_are_invalid_client_and_two_methods_are_r
         error_of(redeem(&s, &form).await).await,
         (401, "invalid_client".into())
     );
+
+    // The three failed authentications are in the log as failed code exchanges (Auth0's
+    // `feacft`), written just after their answers; the request with two methods is not one.
+    let mut logged = Vec::new();
+    for _ in 0..100 {
+        logged = sqlx::query_as::<_, (Option<String>, Value)>(
+            "SELECT client_id, details FROM events
+             WHERE tenant_id = $1 AND type = 'code_redemption_failed'",
+        )
+        .bind(s.tenant.tenant_id)
+        .fetch_all(&s.app.pool)
+        .await
+        .unwrap();
+        if logged.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    for (client_id, details) in &logged {
+        assert_eq!(client_id.as_deref(), Some(s.web.client_id.as_str()));
+        assert_eq!(details["reason"], "invalid_client");
+    }
 }
 
 #[tokio::test]

@@ -280,3 +280,105 @@ async fn client_grants_are_listed_changed_and_deleted_and_validated() {
     assert_eq!(api.delete(&path).await.status, 204);
     assert_auth0_error(&api.get(&path).await, 404, "inexistent_client_grant");
 }
+
+/// Polls the tenant's log until `query` lists `count` entries (token events are written just
+/// after the answer, so as not to hold it).
+async fn logged(api: &Api, query: &str, count: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let res = api.get(&format!("/logs?{query}")).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let entries = res.body.as_array().unwrap().clone();
+        if entries.len() >= count {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the log never held {count} entries for {query}");
+}
+
+#[tokio::test]
+async fn client_credentials_grants_and_refusals_are_logged_with_auth0_codes_and_no_secret() {
+    let api = Api::start().await;
+    let created = api
+        .post(
+            "/clients",
+            json!({ "name": "Billing sync", "app_type": "non_interactive" }),
+        )
+        .await;
+    let client_id = created.body["client_id"].as_str().unwrap().to_owned();
+    let secret = created.body["client_secret"].as_str().unwrap().to_owned();
+    let audience = format!("{}api/v2/", api.tenant.issuer);
+    api.post(
+        "/client-grants",
+        json!({ "client_id": client_id, "audience": audience, "scope": ["read:clients"] }),
+    )
+    .await;
+
+    // Two grants (the second gets the first token back), each logged.
+    for _ in 0..2 {
+        assert_eq!(
+            client_credentials(&api, &client_id, &secret).await.status(),
+            200
+        );
+    }
+    let wrong_secret = "not-the-secret-4f2a9c";
+    assert_eq!(
+        client_credentials(&api, &client_id, wrong_secret)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        client_credentials(&api, "no-such-client", "whatever-secret")
+            .await
+            .status(),
+        401
+    );
+    let elsewhere = api
+        .app
+        .http
+        .post(api.app.tenant_url(&api.tenant, "/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+            ("audience", "https://billing.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403);
+
+    let query = format!("q=type:seccft AND client_id:\"{client_id}\"");
+    let granted = logged(&api, &query, 2).await;
+    assert_eq!(granted.len(), 2, "{granted:?}");
+    for entry in &granted {
+        assert_eq!(entry["type"], "seccft");
+        assert_eq!(entry["details"]["audience"], audience.as_str());
+        assert_eq!(entry["details"]["scope"], "read:clients");
+        assert!(entry["ip"].as_str().is_some(), "{entry}");
+    }
+
+    let refused = logged(&api, "type=feccft", 3).await;
+    // Written after their answers, the three may land in any order.
+    let mut story: Vec<(&str, &str)> = refused
+        .iter()
+        .map(|e| {
+            (
+                e["client_id"].as_str().unwrap(),
+                e["details"]["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (client_id.as_str(), "invalid_client"),
+        ("no-such-client", "invalid_client"),
+        (client_id.as_str(), "no_grant"),
+    ];
+    story.sort();
+    expected.sort();
+    assert_eq!(story, expected);
+    let everything = api.get("/logs?per_page=100").await.body.to_string();
+    assert!(!everything.contains(wrong_secret) && !everything.contains("whatever-secret"));
+    assert!(!everything.contains(&secret));
+}

@@ -53,7 +53,9 @@ async fn handle(
         .get("token")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| TokenError::new("invalid_request", "token is required"))?;
-    let client = authenticate(req, &params, tenant, state).await?;
+    // A failed authentication here counts towards the lockout but is not logged: revocation
+    // has no Auth0 failure event, and an unknown token is no failure.
+    let client = authenticate(req, &params, tenant, state, None).await?;
     *known = Some(client.clone());
     let mut tx = state.pool.begin().await?;
     match db::tokens::revoke_presented(&mut *tx, tenant.id(), &token_hash(token), &client.client_id)

@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::params::Params;
 use super::trace::{
-    CODE_REDEEMED, CODE_REDEMPTION_FAILED, REFRESH_TOKEN_EXCHANGED, REFRESH_TOKEN_REFUSED,
+    CLIENT_CREDENTIALS_EXCHANGED, CLIENT_CREDENTIALS_REFUSED, CODE_REDEEMED,
+    CODE_REDEMPTION_FAILED, REFRESH_TOKEN_EXCHANGED, REFRESH_TOKEN_REFUSED,
 };
 use super::{REFRESH_TOKEN_DAYS, TOKEN_SECONDS};
 use crate::cache::IssuedToken;
@@ -186,34 +187,79 @@ async fn handle(
             "supported grants: authorization_code, refresh_token, client_credentials",
         ));
     }
-    let client = authenticate(req, &params, tenant, state).await?;
+    let requester = Requester::of(req, &state.settings.trusted_proxies);
+    let refused = refusal_event(grant_type);
+    let client = authenticate(req, &params, tenant, state, Some((refused, &requester))).await?;
     *known = Some(client.clone());
     if !client.grant_types.iter().any(|g| g == grant_type) {
-        return Err(TokenError::new(
-            "unauthorized_client",
-            format!("the application may not use the {grant_type} grant"),
-        ));
+        let description = format!("the application may not use the {grant_type} grant");
+        let event = refusal(refused, &client.client_id, &requester, &description);
+        record_later(state, tenant, event.with_reason("grant_not_allowed"));
+        return Err(TokenError::new("unauthorized_client", description));
     }
     match grant_type {
         "authorization_code" => {
-            let requester = Requester::of(req, &state.settings.trusted_proxies);
             authorization_code(&params, &client, tenant, state, &requester).await
         }
-        "refresh_token" => {
-            let requester = Requester::of(req, &state.settings.trusted_proxies);
-            refresh_token(&params, &client, tenant, state, &requester).await
-        }
-        _ => client_credentials(&params, &client, tenant, state).await,
+        "refresh_token" => refresh_token(&params, &client, tenant, state, &requester).await,
+        _ => client_credentials(&params, &client, tenant, state, &requester).await,
     }
+}
+
+/// The event a refused request for `grant_type` is recorded as (Auth0's `feacft`, `fertft`,
+/// `feccft`), so a failed client authentication shows among the grant's other failures.
+fn refusal_event(grant_type: &str) -> &'static str {
+    match grant_type {
+        "authorization_code" => CODE_REDEMPTION_FAILED,
+        "refresh_token" => REFRESH_TOKEN_REFUSED,
+        _ => CLIENT_CREDENTIALS_REFUSED,
+    }
+}
+
+/// The event of a token request refused before any token was looked at.
+fn refusal(
+    event_type: &'static str,
+    client_id: &str,
+    requester: &Requester,
+    description: &str,
+) -> NewEvent {
+    NewEvent {
+        event_type,
+        // As presented when authentication failed: bounded, it is the caller's text.
+        client_id: Some(client_id.chars().take(MAX_LOGGED_CLIENT_ID).collect()),
+        description: description.to_owned(),
+        requester: requester.clone(),
+        ..Default::default()
+    }
+}
+
+/// Client ids are 32 characters; one presented longer is kept this far in a refusal event.
+const MAX_LOGGED_CLIENT_ID: usize = 128;
+
+/// Records `event` without holding the answer for it: the token answer neither waits on the
+/// database nor fails with it (client credentials grants are served from the node's cache, and
+/// keep being served while the database is away; the event is then lost, with a warning).
+fn record_later(state: &AppState, tenant: &TenantHost, event: NewEvent) {
+    let pool = state.pool.clone();
+    let tenant_id = tenant.id();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = db::events::record(&pool, tenant_id, &event).await {
+            tracing::warn!(error = %e, event = event.event_type, "could not record a token event");
+        }
+    });
 }
 
 /// Finds and authenticates the client: by Basic header, by body secret, or (public clients
 /// only) by client id alone. Using two methods at once is refused.
+///
+/// A failed authentication counts towards the client id's and the address's lockout and, with
+/// `audit` (the event it is recorded as, and who asked), is written to the tenant's log.
 pub(super) async fn authenticate(
     req: &HttpRequest,
     params: &Params,
     tenant: &TenantHost,
     state: &AppState,
+    audit: Option<(&'static str, &Requester)>,
 ) -> Result<Arc<Client>, TokenError> {
     let basic = match req
         .headers()
@@ -269,23 +315,31 @@ pub(super) async fn authenticate(
     if let Err(wait) = state.limits.locked_out(Door::Token, &client_id, ip) {
         return Err(TokenError::slow_down(wait));
     }
-    let failed = || {
-        state.limits.record_failure(Door::Token, &client_id, ip);
-        TokenError::invalid_client(uses_basic)
-    };
-    let Some(client) = state
+    let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
+    let authenticated = state
         .cache
         .client(&state.pool, tenant.id(), &client_id)
         .await?
-    else {
-        return Err(failed());
-    };
-    let presented = basic.map(|(_, s)| s).or(body_secret.map(str::to_owned));
-    match (&client.secret_hash, presented) {
-        (Some(hash), Some(secret)) if secure_eq(hash, &token_hash(&secret)) => Ok(client),
-        (None, None) if client.token_endpoint_auth_method == "none" => Ok(client),
-        _ => Err(failed()),
+        .filter(|client| match (&client.secret_hash, &presented) {
+            (Some(hash), Some(secret)) => secure_eq(hash, &token_hash(secret)),
+            (None, None) => client.token_endpoint_auth_method == "none",
+            _ => false,
+        });
+    if let Some(client) = authenticated {
+        return Ok(client);
     }
+    state.limits.record_failure(Door::Token, &client_id, ip);
+    if let Some((event_type, requester)) = audit {
+        // One description whether the id or the secret was wrong, as in the answer.
+        let event = refusal(
+            event_type,
+            &client_id,
+            requester,
+            "client authentication failed",
+        );
+        record_later(state, tenant, event.with_reason("invalid_client"));
+    }
+    Err(TokenError::invalid_client(uses_basic))
 }
 
 async fn authorization_code(
@@ -527,11 +581,25 @@ async fn client_credentials(
     client: &Client,
     tenant: &TenantHost,
     state: &AppState,
+    requester: &Requester,
 ) -> Result<Value, TokenError> {
+    let refuse = |reason: &str, error: TokenError| {
+        let event = refusal(
+            CLIENT_CREDENTIALS_REFUSED,
+            &client.client_id,
+            requester,
+            &error.description,
+        );
+        record_later(state, tenant, event.with_reason(reason));
+        error
+    };
     if client.secret_hash.is_none() {
-        return Err(TokenError::new(
-            "unauthorized_client",
-            "client_credentials needs a confidential client",
+        return Err(refuse(
+            "public_client",
+            TokenError::new(
+                "unauthorized_client",
+                "client_credentials needs a confidential client",
+            ),
         ));
     }
     let audience = params
@@ -545,14 +613,19 @@ async fn client_credentials(
         .cache
         .grant(&state.pool, tenant.id(), &client.client_id, &audience)
         .await?
-        .ok_or_else(|| TokenError {
-            status: StatusCode::FORBIDDEN,
-            error: "access_denied",
-            description: format!(
-                "the client has not been granted access to the audience {}",
-                audience.chars().take(200).collect::<String>()
-            ),
-            basic_challenge: false,
+        .ok_or_else(|| {
+            refuse(
+                "no_grant",
+                TokenError {
+                    status: StatusCode::FORBIDDEN,
+                    error: "access_denied",
+                    description: format!(
+                        "the client has not been granted access to the audience {}",
+                        audience.chars().take(200).collect::<String>()
+                    ),
+                    basic_challenge: false,
+                },
+            )
         })?;
     let scopes: Vec<&str> = match params.get("scope") {
         Some(requested) => requested
@@ -572,10 +645,24 @@ async fn client_credentials(
         audience.clone(),
         scope.clone(),
     );
+    // Every grant is in the log (Auth0's `seccft`), a reused token as well as a new one: the
+    // log answers which machine held which access when.
+    let exchanged = NewEvent {
+        event_type: CLIENT_CREDENTIALS_EXCHANGED,
+        client_id: Some(client.client_id.clone()),
+        description: format!(
+            "client credentials of {} exchanged for an access token",
+            client.name
+        ),
+        details: json!({ "audience": audience, "scope": scope }),
+        requester: requester.clone(),
+        ..Default::default()
+    };
     if let Some(issued) = state
         .cache
         .reusable_token(&reuse_key, now + TOKEN_SECONDS / 2)
     {
+        record_later(state, tenant, exchanged);
         return Ok(json!({
             "access_token": issued.access_token, "token_type": "Bearer",
             "expires_in": issued.expires_at - now, "scope": issued.scope,
@@ -597,6 +684,7 @@ async fn client_credentials(
             expires_at: now + TOKEN_SECONDS,
         }),
     );
+    record_later(state, tenant, exchanged);
     Ok(
         json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "scope": scope }),
     )

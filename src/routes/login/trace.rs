@@ -19,6 +19,8 @@ pub const CODE_REDEEMED: &str = "code_redeemed";
 pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
 pub const REFRESH_TOKEN_EXCHANGED: &str = "refresh_token_exchanged";
 pub const REFRESH_TOKEN_REFUSED: &str = "refresh_token_refused";
+pub const CLIENT_CREDENTIALS_EXCHANGED: &str = "client_credentials_exchanged";
+pub const CLIENT_CREDENTIALS_REFUSED: &str = "client_credentials_refused";
 
 #[derive(Clone)]
 pub struct LoginTrace {
