@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::database::{self, Database};
-use crate::services::{self, clients::ClientInput};
+use crate::services::{self, clients::ClientInput, Actor};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::{db, telemetry};
@@ -334,9 +334,10 @@ async fn client(
         allowed_logout_urls: Some(logout_urls),
         ..Default::default()
     };
-    let (client, secret) = services::clients::create(pool, tenant.tenant_id, &input, "cli")
-        .await
-        .map_err(cli_error)?;
+    let (client, secret) =
+        services::clients::create(pool, tenant.tenant_id, &input, &Actor::named("cli"))
+            .await
+            .map_err(cli_error)?;
     let host = settings.tenant_host(&tenant.slug);
     let issuer = settings.issuer_for_host(&host);
     let audience = format!("{issuer}api/v2/");
@@ -347,7 +348,7 @@ async fn client(
             &client.client_id,
             &audience,
             scopes,
-            "cli",
+            &Actor::named("cli"),
         )
         .await
         .map_err(cli_error)?;

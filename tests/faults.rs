@@ -18,7 +18,7 @@ use gatehouse::crypto::random::token_hash;
 use gatehouse::crypto::seal::{MasterKey, Sealer};
 use gatehouse::embedded_pg::EmbeddedPostgres;
 use gatehouse::fake_exact::{Consent, FakeApp, FakeExact, FakeExactHandle, MeMode, TokenMode};
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -300,7 +300,7 @@ async fn make_site(pool: &PgPool, sealer: &Sealer, settings: &Settings) -> Site 
             callbacks: Some(vec![callback.clone()]),
             ..Default::default()
         },
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("client");
@@ -325,7 +325,7 @@ async fn make_site(pool: &PgPool, sealer: &Sealer, settings: &Settings) -> Site 
             enabled_clients: Some(vec![client.client_id.clone()]),
             ..Default::default()
         },
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("connection");
@@ -361,7 +361,7 @@ async fn machine_client(pool: &PgPool, site: &Site, scopes: &[&str]) -> (String,
             app_type: Some("non_interactive".into()),
             ..Default::default()
         },
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("machine client");
@@ -372,7 +372,7 @@ async fn machine_client(pool: &PgPool, site: &Site, scopes: &[&str]) -> (String,
         &client.client_id,
         &format!("{}api/v2/", site.target.issuer),
         &scopes,
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("grant");

@@ -17,7 +17,7 @@ use crate::load::{self, percentile, Probes, Shape};
 use crate::report::{ms, Report, Row};
 use crate::seed::{self, Seeded};
 use crate::{free_port, procs, Args, Env};
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 
 const AUTHORIZE_ONLY: &str = "GET /authorize only (no login completed)";
 const LOGIN_ONE: &str = "complete login, 1 tenant";
@@ -692,7 +692,7 @@ async fn propagation(
                         ..Default::default()
                     },
                     None,
-                    "bench",
+                    &Actor::named("bench"),
                 )
                 .await
                 .map_err(|e| anyhow!("changing the connection: {e}"))?;

@@ -16,6 +16,7 @@ use gatehouse::crypto::signing::{generate_key, GeneratedKey};
 use gatehouse::services::clients::{ClientInput, MANAGEMENT_SCOPES};
 use gatehouse::services::connections::{secret_context, ConnectionInput};
 use gatehouse::services::keys::seal_context;
+use gatehouse::services::Actor;
 use gatehouse::{db, services};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -75,7 +76,7 @@ pub async fn service_tenant(
             callbacks: Some(vec![CALLBACK.into()]),
             ..Default::default()
         },
-        "bench",
+        &Actor::named("bench"),
     )
     .await
     .map_err(service_err)?;
@@ -87,7 +88,7 @@ pub async fn service_tenant(
             app_type: Some("non_interactive".into()),
             ..Default::default()
         },
-        "bench",
+        &Actor::named("bench"),
     )
     .await
     .map_err(service_err)?;
@@ -102,7 +103,7 @@ pub async fn service_tenant(
         &machine.client_id,
         &audience,
         &scopes,
-        "bench",
+        &Actor::named("bench"),
     )
     .await
     .map_err(service_err)?;
@@ -119,7 +120,7 @@ pub async fn service_tenant(
                 enabled_clients: Some(vec![web.client_id.clone()]),
                 ..Default::default()
             },
-            "bench",
+            &Actor::named("bench"),
         )
         .await
         .map_err(service_err)?;

@@ -30,12 +30,37 @@ impl NewEvent {
     }
 
     /// An audit event for a configuration change by `actor`: "client updated Web app".
-    pub fn config_change(event_type: &'static str, actor: &str, subject: &str) -> Self {
+    pub fn config_change(event_type: &'static str, actor: &Actor, subject: &str) -> Self {
         NewEvent {
             event_type,
-            actor: Some(actor.to_owned()),
             description: format!("{} {subject}", event_type.replace('_', " ")),
             ..Default::default()
+        }
+        .by(actor)
+    }
+
+    /// The event as made by `actor`, from where `actor` sent the request.
+    pub fn by(mut self, actor: &Actor) -> Self {
+        self.actor = Some(actor.name.clone());
+        self.requester = actor.requester.clone();
+        self
+    }
+}
+
+/// Who makes a change (`api:{client}`, `admin:{email}`, `cli`) and, when through a request,
+/// from where: what a change's event records as its actor, `ip` and `user_agent`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub requester: Requester,
+}
+
+impl Actor {
+    /// An actor without a request: the command line, seeding, tests.
+    pub fn named(name: impl Into<String>) -> Self {
+        Actor {
+            name: name.into(),
+            requester: Requester::default(),
         }
     }
 }

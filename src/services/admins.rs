@@ -2,6 +2,7 @@
 //! passwords, and their tenant memberships. E-mail normalised, password rules checked before
 //! hashing, argon2id on the blocking pool.
 
+use super::Actor;
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -130,7 +131,7 @@ pub async fn invite(
     email: &str,
     role: &str,
     password: Option<&SecretString>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<Invited, ServiceError> {
     let email = normalize_email(email)?;
     let role = parse_role(role)?;
@@ -182,7 +183,7 @@ pub async fn remove(
     pool: &sqlx::PgPool,
     tenant_id: Uuid,
     admin_id: Uuid,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     let admin = db::admins::by_id(&mut *tx, admin_id)
@@ -211,7 +212,7 @@ async fn audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     tenant_id: Uuid,
     event_type: &'static str,
-    actor: &str,
+    actor: &Actor,
     description: String,
 ) -> Result<(), sqlx::Error> {
     db::events::record(
@@ -219,7 +220,8 @@ async fn audit(
         tenant_id,
         &db::events::NewEvent {
             event_type,
-            actor: Some(actor.to_owned()),
+            actor: Some(actor.name.clone()),
+            requester: actor.requester.clone(),
             description,
             ..Default::default()
         },

@@ -1,6 +1,7 @@
 //! Applications: creation (secret shown once, stored as a hash), changes, secret rotation and
 //! management API grants.
 
+use super::Actor;
 use uuid::Uuid;
 
 use super::ServiceError;
@@ -167,7 +168,7 @@ pub async fn create(
     pool: &sqlx::PgPool,
     tenant_id: Uuid,
     input: &ClientInput,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(Client, Option<String>), ServiceError> {
     let fields = validate(input, None)?;
     let secret = (fields.token_endpoint_auth_method != "none").then(new_secret);
@@ -193,7 +194,7 @@ pub async fn update(
     client_id: &str,
     input: &ClientInput,
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<Client, ServiceError> {
     let mut tx = pool.begin().await?;
     let current = db::clients::by_id_for_update(&mut *tx, tenant_id, client_id)
@@ -217,7 +218,7 @@ pub async fn rotate_secret(
     pool: &sqlx::PgPool,
     tenant_id: Uuid,
     client_id: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(Client, String), ServiceError> {
     let secret = new_secret();
     let mut tx = pool.begin().await?;
@@ -234,7 +235,7 @@ pub async fn delete(
     pool: &sqlx::PgPool,
     tenant_id: Uuid,
     client_id: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     let client = db::clients::by_id(&mut *tx, tenant_id, client_id)
@@ -274,7 +275,7 @@ pub async fn create_grant(
     client_id: &str,
     audience: &str,
     scopes: &[String],
-    actor: &str,
+    actor: &Actor,
 ) -> Result<ClientGrant, ServiceError> {
     let scopes = parse_scopes("scope", scopes)?;
     let mut tx = pool.begin().await?;
@@ -320,7 +321,7 @@ async fn audit(
     tenant_id: Uuid,
     event_type: &'static str,
     client: &Client,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), sqlx::Error> {
     let event = db::events::NewEvent {
         client_id: Some(client.client_id.clone()),
@@ -337,7 +338,7 @@ pub async fn delete_checked(
     tenant_id: Uuid,
     client_id: &str,
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     let client = db::clients::by_id(&mut *tx, tenant_id, client_id)
@@ -360,7 +361,7 @@ pub async fn update_grant(
     grant_id: &str,
     scopes: &[String],
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<ClientGrant, ServiceError> {
     let scopes = parse_scopes("scope", scopes)?;
     let mut tx = pool.begin().await?;
@@ -381,7 +382,7 @@ pub async fn delete_grant(
     tenant_id: Uuid,
     grant_id: &str,
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     let current = db::clients::grant_by_id(&mut *tx, tenant_id, grant_id)
@@ -401,7 +402,7 @@ async fn audit_grant(
     tenant_id: Uuid,
     event_type: &'static str,
     grant: &ClientGrant,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), sqlx::Error> {
     let event = db::events::NewEvent {
         client_id: Some(grant.client_id.clone()),

@@ -1,6 +1,7 @@
 //! Connections: validated through their strategy, client secret sealed and write-only,
 //! optimistic concurrency through the version, and the applications they are enabled for.
 
+use super::Actor;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use uuid::Uuid;
@@ -96,7 +97,7 @@ pub async fn create(
     sealer: &Sealer,
     tenant_id: Uuid,
     input: &ConnectionInput,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<ConnectionView, ServiceError> {
     let name = ConnectionName::parse(
         input
@@ -176,7 +177,7 @@ pub async fn update(
     connection_id: &str,
     input: &ConnectionInput,
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<ConnectionView, ServiceError> {
     if input.name.is_some() {
         return Err(
@@ -258,7 +259,7 @@ pub async fn set_clients(
     connection_id: &str,
     changes: &[(String, bool)],
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<ConnectionView, ServiceError> {
     let mut tx = pool.begin().await?;
     let current = db::connections::by_id_for_update(&mut *tx, tenant_id, connection_id)
@@ -327,7 +328,7 @@ pub async fn delete(
     tenant_id: Uuid,
     connection_id: &str,
     expected_version: Option<i32>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     let current = db::connections::by_id_for_update(&mut *tx, tenant_id, connection_id)
@@ -413,7 +414,7 @@ async fn audit(
     tenant_id: Uuid,
     event_type: &'static str,
     connection: &Connection,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), sqlx::Error> {
     let event = db::events::NewEvent {
         connection: Some(connection.name.clone()),

@@ -1,6 +1,7 @@
 //! The tenants' signing keys: creation, rotation and revocation. Parsed keys are cached per node in
 //! `cache::ConfigCache`, so a private key is opened and parsed once, not once per token.
 
+use super::Actor;
 use anyhow::Context;
 use uuid::Uuid;
 
@@ -59,7 +60,7 @@ pub async fn rotate_by(
     pool: &sqlx::PgPool,
     sealer: &Sealer,
     tenant_id: Uuid,
-    actor: &str,
+    actor: &Actor,
 ) -> anyhow::Result<String> {
     let mut tx = pool.begin().await?;
     db::signing_keys::retire_current(&mut *tx, tenant_id).await?;
@@ -69,7 +70,8 @@ pub async fn rotate_by(
         tenant_id,
         &db::events::NewEvent {
             event_type: "signing_key_rotated",
-            actor: Some(actor.to_owned()),
+            actor: Some(actor.name.clone()),
+            requester: actor.requester.clone(),
             description: format!("signing key rotated; {kid} signs from now on"),
             details: serde_json::json!({ "kid": kid }),
             ..Default::default()
@@ -86,7 +88,7 @@ pub async fn revoke_by(
     pool: &sqlx::PgPool,
     tenant_id: Uuid,
     kid: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<db::signing_keys::Revocation, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let outcome = db::signing_keys::revoke(&mut tx, tenant_id, kid).await?;
@@ -96,7 +98,8 @@ pub async fn revoke_by(
             tenant_id,
             &db::events::NewEvent {
                 event_type: "signing_key_revoked",
-                actor: Some(actor.to_owned()),
+                actor: Some(actor.name.clone()),
+                requester: actor.requester.clone(),
                 description: format!(
                     "signing key {} revoked; tokens it signed no longer verify",
                     key.kid

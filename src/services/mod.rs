@@ -12,6 +12,7 @@ pub mod users;
 
 use actix_web::http::StatusCode;
 
+pub use crate::db::events::Actor;
 use crate::domain::FieldError;
 use crate::error::{ApiError, PageError};
 

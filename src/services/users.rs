@@ -1,6 +1,7 @@
 //! Users: blocking (no login, code redemption, refresh or /userinfo until unblocked) and
 //! deletion, which also ends every session the user holds (refresh tokens revoked).
 
+use super::Actor;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ pub async fn set_blocked(
     user_id: &str,
     blocked: bool,
     expected_updated_at: Option<DateTime<Utc>>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<db::users::User, ServiceError> {
     let mut tx = pool.begin().await?;
     let user = lock_unchanged(&mut tx, tenant_id, user_id, expected_updated_at).await?;
@@ -52,7 +53,8 @@ pub async fn set_blocked(
         &db::events::NewEvent {
             event_type,
             user_id: Some(user_id.to_owned()),
-            actor: Some(actor.to_owned()),
+            actor: Some(actor.name.clone()),
+            requester: actor.requester.clone(),
             description: event_type.replace('_', " "),
             ..Default::default()
         },
@@ -69,7 +71,7 @@ pub async fn delete(
     tenant_id: Uuid,
     user_id: &str,
     expected_updated_at: Option<DateTime<Utc>>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
     lock_unchanged(&mut tx, tenant_id, user_id, expected_updated_at).await?;
@@ -81,7 +83,8 @@ pub async fn delete(
         &db::events::NewEvent {
             event_type: "user_deleted",
             user_id: Some(user_id.to_owned()),
-            actor: Some(actor.to_owned()),
+            actor: Some(actor.name.clone()),
+            requester: actor.requester.clone(),
             description: format!("user deleted; {revoked} refresh tokens revoked"),
             details: serde_json::json!({ "revoked_refresh_tokens": revoked }),
             ..Default::default()

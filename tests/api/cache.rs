@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -90,7 +90,7 @@ async fn a_change_committed_through_node_a_is_used_by_the_next_login_through_nod
             &connection_id,
             &input,
             None,
-            "test",
+            &Actor::named("test"),
         )
         .await
         .unwrap();
@@ -153,7 +153,7 @@ async fn a_change_made_by_another_process_reaches_a_running_node() {
         &connection.connection_id,
         &[(other.client_id.clone(), true)],
         None,
-        "cli",
+        &Actor::named("cli"),
     )
     .await
     .unwrap();

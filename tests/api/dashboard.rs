@@ -3,7 +3,7 @@
 //! `dashboard_security.rs`; the browser journey in `browser/`.
 
 use gatehouse::fake_exact::{FakeApp, FakeExactHandle, FakeUser, TokenMode};
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -138,7 +138,7 @@ pub async fn member(app: &TestApp, tenant: &TestTenant, email: &str, role: &str)
         email,
         role,
         Some(&SecretString::from(PASSWORD.to_owned())),
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("invite");
@@ -173,7 +173,7 @@ pub async fn connection_with_secret(
         &app.state.sealer,
         tenant.tenant_id,
         &input,
-        "test",
+        &Actor::named("test"),
     )
     .await
     .expect("create connection")
@@ -734,6 +734,28 @@ async fn dashboard_tenant_settings_change_display_name_and_domains() {
         .page("/tenants/acme")
         .await
         .contains("value=\"login.acme.test\""));
+
+    // Each change is in the tenant's log with who made it and from where.
+    let changes: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT type, actor, ip, user_agent FROM events e JOIN tenants t USING (tenant_id)
+         WHERE t.slug = 'acme' AND type LIKE 'tenant_%' AND actor LIKE 'admin:%' ORDER BY at",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = changes.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "tenant_updated",
+            "tenant_domain_added",
+            "tenant_domain_removed"
+        ]
+    );
+    for (_, _, ip, user_agent) in &changes {
+        assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(user_agent.as_deref(), Some(TEST_USER_AGENT));
+    }
 }
 
 #[tokio::test]

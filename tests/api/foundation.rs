@@ -1,8 +1,8 @@
 //! Foundation: migrations, health, tenants and host resolution, sealed secrets, data-layer
 //! isolation, and the CLI.
 
-use gatehouse::services;
 use gatehouse::services::connections::ConnectionInput;
+use gatehouse::services::{self, Actor};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -214,8 +214,14 @@ async fn connections_are_validated_by_their_strategy() {
         let pool = app.pool.clone();
         let state = app.state.clone();
         async move {
-            services::connections::create(&pool, &state.sealer, tenant.tenant_id, &input, "test")
-                .await
+            services::connections::create(
+                &pool,
+                &state.sealer,
+                tenant.tenant_id,
+                &input,
+                &Actor::named("test"),
+            )
+            .await
         }
     };
     let cases = [
@@ -286,7 +292,7 @@ async fn a_dump_of_the_database_holds_no_plaintext_secret() {
         &app.state.sealer,
         tenant.tenant_id,
         &input,
-        "test",
+        &Actor::named("test"),
     )
     .await
     .unwrap();
@@ -340,7 +346,7 @@ async fn a_sealed_secret_moved_to_another_row_does_not_open() {
         &app.state.sealer,
         tenant.tenant_id,
         &mk("a", "secret-a"),
-        "t",
+        &Actor::named("t"),
     )
     .await
     .unwrap();
@@ -349,7 +355,7 @@ async fn a_sealed_secret_moved_to_another_row_does_not_open() {
         &app.state.sealer,
         tenant.tenant_id,
         &mk("b", "secret-b"),
-        "t",
+        &Actor::named("t"),
     )
     .await
     .unwrap();
@@ -419,7 +425,7 @@ async fn data_layer_queries_of_one_tenant_never_see_another_tenants_rows() {
         &b_conn.connection_id,
         &[(client_a.client_id.clone(), true)],
         None,
-        "t",
+        &Actor::named("t"),
     )
     .await
     .unwrap_err();

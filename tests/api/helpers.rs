@@ -11,7 +11,7 @@ use gatehouse::config::Settings;
 use gatehouse::crypto::seal::{MasterKey, Sealer};
 use gatehouse::embedded_pg::{EmbeddedPostgres, TEST_SETTINGS};
 use gatehouse::fake_exact::{FakeApp, FakeExact, FakeExactHandle};
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use gatehouse::startup::Application;
 use gatehouse::state::AppState;
 use secrecy::{ExposeSecret, SecretString};
@@ -419,7 +419,7 @@ impl TestApp {
             ..Default::default()
         };
         let (client, secret) =
-            services::clients::create(&self.pool, tenant.tenant_id, &input, "test")
+            services::clients::create(&self.pool, tenant.tenant_id, &input, &Actor::named("test"))
                 .await
                 .expect("create client");
         TestClient {
@@ -459,7 +459,7 @@ impl TestApp {
             &self.state.sealer,
             tenant.tenant_id,
             &input,
-            "test",
+            &Actor::named("test"),
         )
         .await
         .expect("create connection")
@@ -475,7 +475,7 @@ impl TestApp {
             ..Default::default()
         };
         let (client, secret) =
-            services::clients::create(&self.pool, tenant.tenant_id, &input, "test")
+            services::clients::create(&self.pool, tenant.tenant_id, &input, &Actor::named("test"))
                 .await
                 .unwrap();
         let audience = format!("{}api/v2/", tenant.issuer);
@@ -486,7 +486,7 @@ impl TestApp {
             &client.client_id,
             &audience,
             &scopes,
-            "test",
+            &Actor::named("test"),
         )
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Browser applications and sign-out: cross-origin calls to `/oauth/token`, `/userinfo` and
 //! `/oauth/revoke` from an application's `web_origins` only, and `/oauth/revoke` (RFC 7009).
 
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ async fn set_spa_web_origin(s: &LoginSetup, origin: &str) {
             &s.spa.client_id,
             &input,
             None,
-            "test",
+            &Actor::named("test"),
         ))
         .await
         .unwrap();
@@ -234,7 +234,7 @@ async fn web_origins_must_be_origins() {
             &s.spa.client_id,
             &input,
             None,
-            "test",
+            &Actor::named("test"),
         )
         .await
         .unwrap_err();

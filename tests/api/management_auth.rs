@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gatehouse::services::Actor;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -435,10 +436,14 @@ async fn a_client_asking_again_gets_its_fresh_token_back_until_its_configuration
         app_type: Some("non_interactive".into()),
         ..Default::default()
     };
-    let (client, secret) =
-        gatehouse::services::clients::create(&app.pool, tenant.tenant_id, &input, "test")
-            .await
-            .unwrap();
+    let (client, secret) = gatehouse::services::clients::create(
+        &app.pool,
+        tenant.tenant_id,
+        &input,
+        &Actor::named("test"),
+    )
+    .await
+    .unwrap();
     let secret = secret.unwrap();
     let audience = format!("{}api/v2/", tenant.issuer);
     gatehouse::services::clients::create_grant(
@@ -447,7 +452,7 @@ async fn a_client_asking_again_gets_its_fresh_token_back_until_its_configuration
         &client.client_id,
         &audience,
         &["read:connections".to_owned(), "read:users".to_owned()],
-        "test",
+        &Actor::named("test"),
     )
     .await
     .unwrap();

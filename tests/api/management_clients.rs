@@ -382,3 +382,30 @@ async fn client_credentials_grants_and_refusals_are_logged_with_auth0_codes_and_
     assert!(!everything.contains(wrong_secret) && !everything.contains("whatever-secret"));
     assert!(!everything.contains(&secret));
 }
+
+#[tokio::test]
+async fn a_change_through_the_api_is_logged_with_its_caller_and_address() {
+    let api = Api::start().await;
+    let created = api
+        .send(
+            api.request(reqwest::Method::POST, "/clients")
+                .header("User-Agent", "node.js/20 auth0/4.4.0")
+                .json(&json!({ "name": "Billing sync", "app_type": "non_interactive" })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let changes = api.get("/logs?type=sapi").await;
+    let entry = changes
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "client_created")
+        .unwrap_or_else(|| panic!("no client_created in {:?}", changes.body));
+    assert_eq!(entry["ip"], "127.0.0.1");
+    assert_eq!(entry["user_agent"], "node.js/20 auth0/4.4.0");
+    assert!(
+        entry["actor"].as_str().unwrap().starts_with("api:"),
+        "{entry}"
+    );
+}

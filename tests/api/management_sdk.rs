@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 
 use crate::helpers::*;
 
@@ -30,9 +30,10 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         app_type: Some("non_interactive".into()),
         ..Default::default()
     };
-    let (client, secret) = services::clients::create(&app.pool, tenant.tenant_id, &input, "test")
-        .await
-        .unwrap();
+    let (client, secret) =
+        services::clients::create(&app.pool, tenant.tenant_id, &input, &Actor::named("test"))
+            .await
+            .unwrap();
     let scopes: Vec<String> = services::clients::MANAGEMENT_SCOPES
         .iter()
         .map(|s| s.to_string())
@@ -44,7 +45,7 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         &client.client_id,
         &audience,
         &scopes,
-        "test",
+        &Actor::named("test"),
     )
     .await
     .unwrap();
@@ -66,10 +67,14 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         callbacks: Some(vec!["https://app.example.com/callback".into()]),
         ..Default::default()
     };
-    let (web, web_secret) =
-        services::clients::create(&app.pool, tenant.tenant_id, &web_input, "test")
-            .await
-            .unwrap();
+    let (web, web_secret) = services::clients::create(
+        &app.pool,
+        tenant.tenant_id,
+        &web_input,
+        &Actor::named("test"),
+    )
+    .await
+    .unwrap();
     let refresh_token = "sdk-refresh-token-0123456789abcdef";
     sqlx::query(
         "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope, auth_time, expires_at)

@@ -10,7 +10,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
+use crate::client_addr::Requester;
 use crate::error::ApiError;
+use crate::services::Actor;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 use crate::tokens::{self, AccessClaims, Rejection};
@@ -19,6 +21,8 @@ use crate::tokens::{self, AccessClaims, Rejection};
 pub struct ManagementToken {
     pub tenant: TenantHost,
     pub claims: AccessClaims,
+    /// Who sent the request, for the audit events of its changes.
+    pub requester: Requester,
 }
 
 impl ManagementToken {
@@ -31,9 +35,12 @@ impl ManagementToken {
         &self.claims.azp
     }
 
-    /// Who the audit log says made a change.
-    pub fn actor(&self) -> String {
-        format!("api:{}", self.claims.azp)
+    /// Who the audit log says made a change, and from where.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: format!("api:{}", self.claims.azp),
+            requester: self.requester.clone(),
+        }
     }
 
     /// Refuses with 403 unless the token carries `scope`.
@@ -74,7 +81,11 @@ async fn verify(req: HttpRequest) -> Result<ManagementToken, actix_web::Error> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
     let audience = tenant.management_audience();
     match tokens::verify_access_token(state, &tenant, token, &audience).await {
-        Ok(claims) => Ok(ManagementToken { tenant, claims }),
+        Ok(claims) => Ok(ManagementToken {
+            requester: Requester::of(&req, &state.settings.trusted_proxies),
+            tenant,
+            claims,
+        }),
         Err(Rejection::Invalid(why)) => {
             Err(ApiError::unauthorized(format!("Invalid token: {why}")).into())
         }

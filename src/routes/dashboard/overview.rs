@@ -88,7 +88,7 @@ pub struct SettingsForm {
 async fn audit(
     state: &AppState,
     edit_tenant: &Tenant,
-    actor: String,
+    actor: crate::services::Actor,
     kind: &'static str,
     text: String,
 ) -> Result<(), sqlx::Error> {
@@ -97,10 +97,10 @@ async fn audit(
         edit_tenant.tenant_id,
         &db::events::NewEvent {
             event_type: kind,
-            actor: Some(actor),
             description: text,
             ..Default::default()
-        },
+        }
+        .by(&actor),
     )
     .await
     .map(|_| ())

@@ -17,11 +17,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::page::{cookie, forbidden, not_found, DashError};
+use crate::client_addr::Requester;
 use crate::config::{PublicScheme, Settings};
 use crate::crypto::random::{opaque_token, secure_eq, token_hash};
 use crate::db;
 use crate::db::tenants::Tenant;
 use crate::error::PageError;
+use crate::services::Actor;
 use crate::state::AppState;
 
 /// A session ends after this long without a request.
@@ -83,6 +85,8 @@ pub struct AdminSession {
     pub is_operator: bool,
     pub csrf_token: String,
     pub session_hash: Vec<u8>,
+    /// Who sent this request, for the audit events of its changes.
+    pub requester: Requester,
 }
 
 impl AdminSession {
@@ -102,12 +106,16 @@ impl AdminSession {
             is_operator: l.is_operator,
             csrf_token: l.csrf_token,
             session_hash,
+            requester: Requester::of(req, &state.settings.trusted_proxies),
         }))
     }
 
-    /// What the audit log records as the actor.
-    pub fn actor(&self) -> String {
-        format!("admin:{}", self.email)
+    /// What the audit log records as the actor, and from where.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: format!("admin:{}", self.email),
+            requester: self.requester.clone(),
+        }
     }
 }
 

@@ -288,11 +288,11 @@ pub async fn callback(
             trace_id: Some(record.trace_id),
             client_id: Some(record.client_id.clone()),
             user_id: Some(record.user_id.clone()),
-            actor: Some(session.actor()),
             description: "authorization code redeemed by the dashboard's Try".into(),
             details: json!({ "step": "code_redeemed", "outcome": "ok" }),
             ..Default::default()
-        },
+        }
+        .by(&session.actor()),
     )
     .await;
     let user = db::users::by_id(&state.pool, tenant.tenant_id, &record.user_id)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use fantoccini::{Client, Locator};
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 
 use super::Browser;
 use crate::helpers::*;
@@ -154,7 +154,7 @@ async fn a_single_page_application_logs_in_with_fetch_from_its_own_origin() {
             ..Default::default()
         },
         None,
-        "test",
+        &Actor::named("test"),
     )
     .await
     .unwrap();
