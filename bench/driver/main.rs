@@ -76,9 +76,16 @@ pub struct Args {
     /// Keep the temporary directory (database, logs) after the run.
     #[arg(long)]
     pub keep: bool,
-    /// Only the one-tenant login scenario (for comparing two builds, or profiling a node).
-    #[arg(long)]
-    pub login_only: bool,
+    /// Only one part, for comparing two builds or profiling a node: `login` (the one-tenant
+    /// login and the floor) or `authorize` (the unloaded `/authorize`).
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Only {
+    Login,
+    Authorize,
 }
 
 impl Args {

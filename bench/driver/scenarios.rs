@@ -16,7 +16,7 @@ use crate::http::{self, LoginTarget, MachineClient, Steps};
 use crate::load::{self, percentile, Probes, Shape};
 use crate::report::{ms, Report, Row};
 use crate::seed::{self, Seeded};
-use crate::{free_port, procs, Args, Env};
+use crate::{free_port, procs, Args, Env, Only};
 use gatehouse::services::{self, Actor};
 
 const AUTHORIZE_ONLY: &str = "GET /authorize only (no login completed)";
@@ -803,7 +803,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
             )
         })?;
 
-    if !args.login_only {
+    if args.only != Some(Only::Login) {
         let target = Arc::new(target.clone());
         measure(
             report,
@@ -817,9 +817,13 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         )
         .await;
     }
+    if args.only == Some(Only::Authorize) {
+        report.statement_breakdowns = vec![(AUTHORIZE_ONLY.into(), 1)];
+        return Ok(());
+    }
     logins(args, env, report, LOGIN_ONE, vec![target.clone()]).await;
     floor(args, env, report).await?;
-    if args.login_only {
+    if args.only == Some(Only::Login) {
         let users = Args::reference_users(&args.login_users);
         let login_cpu = report
             .row(LOGIN_ONE, users)
