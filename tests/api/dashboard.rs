@@ -736,7 +736,8 @@ async fn dashboard_tenant_settings_change_display_name_and_domains() {
         .contains("value=\"login.acme.test\""));
 
     // Each change is in the tenant's log with who made it and from where.
-    let changes: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    type Change = (String, Option<String>, Option<String>, Option<String>);
+    let changes: Vec<Change> = sqlx::query_as(
         "SELECT type, actor, ip, user_agent FROM events e JOIN tenants t USING (tenant_id)
          WHERE t.slug = 'acme' AND type LIKE 'tenant_%' AND actor LIKE 'admin:%' ORDER BY at",
     )
