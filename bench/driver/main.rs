@@ -267,8 +267,13 @@ impl Env {
 
 impl Env {
     /// Starts the floor server (`bench/floor`, built beside this driver) on `port`, signing
-    /// one RS256 token per login when `sign`.
-    pub async fn start_floor(&self, port: u16, sign: bool) -> anyhow::Result<procs::Child> {
+    /// one RS256 token per login when `sign`, and making its four statements when `database`.
+    pub async fn start_floor(
+        &self,
+        port: u16,
+        sign: bool,
+        database: bool,
+    ) -> anyhow::Result<procs::Child> {
         let program = std::env::current_exe()?.with_file_name("floor");
         let listen = format!("127.0.0.1:{port}");
         let url = self.pg().url.clone();
@@ -282,6 +287,9 @@ impl Env {
         ];
         if sign {
             args.push("--sign");
+        }
+        if !database {
+            args.push("--no-database");
         }
         // The same number of HTTP workers as the Gatehouse nodes.
         let workers = std::env::var("GATEHOUSE_WORKERS").ok();

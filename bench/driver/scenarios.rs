@@ -29,6 +29,8 @@ const PAIRED_ONE: &str = "paired rounds: complete login, 1-tenant database";
 pub const FLOOR_IO: &str =
     "floor: a login's requests, upstream calls and statements on a bare server of the same stack";
 pub const FLOOR_SIGNED: &str = "floor, with the RS256 ID-token signature";
+pub const FLOOR_NO_DATABASE: &str =
+    "floor, with the signature and without any statement (any design on this stack)";
 /// How long a change may take to show on the other node before it counts as lost.
 const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -176,9 +178,13 @@ async fn logins(
 /// signature; Gatehouse's CPU above it is its own work.
 async fn floor(args: &Args, env: &Env, report: &mut Report) -> anyhow::Result<()> {
     let users = Args::reference_users(&args.login_users);
-    for (sign, name) in [(false, FLOOR_IO), (true, FLOOR_SIGNED)] {
+    for (sign, database, name) in [
+        (false, true, FLOOR_IO),
+        (true, true, FLOOR_SIGNED),
+        (true, false, FLOOR_NO_DATABASE),
+    ] {
         let port = free_port()?;
-        let mut server = env.start_floor(port, sign).await?;
+        let mut server = env.start_floor(port, sign, database).await?;
         let base = Arc::new(format!("http://127.0.0.1:{port}"));
         floor_login(&http::client(), &base)
             .await
@@ -207,10 +213,15 @@ fn floor_fact(report: &mut Report, users: usize, login_cpu: Option<f64>) {
             .row(name, users)
             .and_then(|o| o.per_op_ms(o.gatehouse_cpu))
     };
-    if let (Some(io), Some(signed), Some(login)) = (cpu(FLOOR_IO), cpu(FLOOR_SIGNED), login_cpu) {
+    if let (Some(io), Some(signed), Some(bare), Some(login)) = (
+        cpu(FLOOR_IO),
+        cpu(FLOOR_SIGNED),
+        cpu(FLOOR_NO_DATABASE),
+        login_cpu,
+    ) {
         report.fact(
-            format!("CPU per login of the floor ({users} users): its I/O alone, with the signature; Gatehouse above the floor"),
-            format!("{io:.3} ms, {signed:.3} ms; {:.3} ms", login - signed),
+            format!("CPU per login of the floor ({users} users): its I/O alone, with the signature, with the signature and no statement; Gatehouse above the floor"),
+            format!("{io:.3} ms, {signed:.3} ms, {bare:.3} ms; {:.3} ms", login - signed),
         );
     }
 }

@@ -5,12 +5,14 @@
 //! A login through Gatehouse is 3 requests from the browser and the application, 2 calls to
 //! Exact and 4 statements. This server answers the same 3 requests with the same calls and the
 //! same number of round trips to PostgreSQL, and, with `--sign`, signs one RS256 token at the
-//! third, as Gatehouse signs the ID token. The bench driver measures its CPU per login exactly
-//! as it measures a Gatehouse node's: whatever Gatehouse spends above this floor is its own
-//! work (tenancy, validation, sealing, events, logs), the floor is what the stack and the
-//! machine charge for the round trips.
+//! third, as Gatehouse signs the ID token; with `--no-database` it makes no statement at all
+//! (the floor of any design on this stack, however few round trips it makes). The bench driver
+//! measures its CPU per login exactly as it measures a Gatehouse node's: whatever Gatehouse
+//! spends above this floor is its own work (tenancy, validation, sealing, events, logs), the
+//! floor is what the stack and the machine charge for the round trips.
 //!
-//!   floor --listen 127.0.0.1:PORT --database-url URL --upstream http://127.0.0.1:PORT [--sign]
+//!   floor --listen 127.0.0.1:PORT --database-url URL --upstream http://127.0.0.1:PORT \
+//!         [--sign] [--no-database]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,6 +39,10 @@ struct Args {
     /// Sign one RS256 token per login (at `/oauth/token`).
     #[arg(long)]
     sign: bool,
+    /// Make no statement at all: the floor of any design on this stack, even one without a
+    /// database round trip.
+    #[arg(long)]
+    no_database: bool,
     /// HTTP workers; Gatehouse's default is one per core.
     #[arg(long)]
     workers: Option<usize>,
@@ -47,13 +53,32 @@ struct Args {
 
 /// What one worker serves with.
 struct Worker {
-    pool: PgPool,
+    /// `None` with `--no-database`.
+    pool: Option<PgPool>,
     http: reqwest::Client,
     upstream: String,
     key: Option<Arc<SigningKey>>,
 }
 
 type Params = web::Query<HashMap<String, String>>;
+
+impl Worker {
+    /// One round trip to PostgreSQL with `values` bound, or nothing with `--no-database`.
+    async fn statement(&self, values: &[&str]) -> Result<(), sqlx::Error> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
+        let sql = match values.len() {
+            1 => "SELECT $1::text",
+            _ => "SELECT $1::text || $2::text",
+        };
+        let mut query = sqlx::query_scalar::<_, String>(sql);
+        for value in values {
+            query = query.bind(*value);
+        }
+        query.fetch_one(pool).await.map(|_| ())
+    }
+}
 
 fn param<'a>(params: &'a Params, name: &str) -> &'a str {
     params.get(name).map_or("", String::as_str)
@@ -63,11 +88,7 @@ fn param<'a>(params: &'a Params, name: &str) -> &'a str {
 /// off to the upstream.
 async fn authorize(w: web::Data<Worker>, params: Params) -> HttpResponse {
     let state = param(&params, "state");
-    match sqlx::query_scalar::<_, String>("SELECT $1::text")
-        .bind(state)
-        .fetch_one(&w.pool)
-        .await
-    {
+    match w.statement(&[state]).await {
         Ok(_) => HttpResponse::Found()
             .insert_header((
                 header::LOCATION,
@@ -112,21 +133,11 @@ async fn callback(w: web::Data<Worker>, params: Params) -> HttpResponse {
         }
         Err(e) => return HttpResponse::BadGateway().body(e.to_string()),
     }
-    let first = sqlx::query_scalar::<_, String>("SELECT $1::text")
-        .bind(code)
-        .fetch_one(&w.pool)
-        .await;
-    let second = match first {
-        Ok(_) => {
-            sqlx::query_scalar::<_, String>("SELECT $1::text || $2::text")
-                .bind(code)
-                .bind(param(&params, "state"))
-                .fetch_one(&w.pool)
-                .await
-        }
+    let written = match w.statement(&[code]).await {
+        Ok(()) => w.statement(&[code, param(&params, "state")]).await,
         Err(e) => Err(e),
     };
-    match second {
+    match written {
         Ok(_) => HttpResponse::Found()
             .insert_header((
                 header::LOCATION,
@@ -141,11 +152,7 @@ async fn callback(w: web::Data<Worker>, params: Params) -> HttpResponse {
 /// over claims the size of an ID token's.
 async fn token(w: web::Data<Worker>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
     let code = form.get("code").map_or("", String::as_str);
-    if let Err(e) = sqlx::query_scalar::<_, String>("SELECT $1::text")
-        .bind(code)
-        .fetch_one(&w.pool)
-        .await
-    {
+    if let Err(e) = w.statement(&[code]).await {
         return HttpResponse::InternalServerError().body(e.to_string());
     }
     let id_token = w.key.as_ref().map(|key| {
@@ -192,14 +199,17 @@ async fn main() -> std::io::Result<()> {
         )
     });
     let url = args.database_url.clone();
+    let no_database = args.no_database;
     let upstream = args.upstream.clone();
     HttpServer::new(move || {
         // Runs on each worker's thread, so its sockets answer to that worker's runtime.
-        let pool = PgPoolOptions::new()
-            .max_connections(per_worker)
-            .test_before_acquire(false)
-            .connect_lazy(&url)
-            .expect("a valid database URL");
+        let pool = (!no_database).then(|| {
+            PgPoolOptions::new()
+                .max_connections(per_worker)
+                .test_before_acquire(false)
+                .connect_lazy(&url)
+                .expect("a valid database URL")
+        });
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
