@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod login;
 pub mod sessions;
 pub mod signing_keys;
+pub mod stats;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

@@ -35,6 +35,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:signing_keys",
     "create:signing_keys",
     "update:signing_keys",
+    "read:stats",
 ];
 
 /// Client fields as given by a caller; `None` means "not given" (default on create, keep on

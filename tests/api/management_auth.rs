@@ -397,6 +397,18 @@ async fn each_endpoint_demands_its_scope_with_403_insufficient_scope() {
             "/keys/signing/any/revoke".into(),
             None,
         ),
+        (
+            "read:stats",
+            reqwest::Method::GET,
+            "/stats/daily".into(),
+            None,
+        ),
+        (
+            "read:stats",
+            reqwest::Method::GET,
+            "/stats/active-users".into(),
+            None,
+        ),
     ];
     // A token with every scope but the one each endpoint needs.
     for (scope, method, path, body) in cases {

@@ -286,6 +286,8 @@ async fn the_openapi_document_is_served_without_a_token_and_names_every_endpoint
         "/keys/signing/{kid}",
         "/keys/signing/rotate",
         "/keys/signing/{kid}/revoke",
+        "/stats/daily",
+        "/stats/active-users",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
     }

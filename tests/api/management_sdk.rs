@@ -52,8 +52,8 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
 
     // Someone who logged in through Exact earlier, for the users part of the script.
     sqlx::query(
-        "INSERT INTO users (tenant_id, user_id, email, name, logins_count)
-         VALUES ($1, 'exact|sdk-user', 'Sdk.User@example.nl', 'Sdk User', 1)",
+        "INSERT INTO users (tenant_id, user_id, email, name, logins_count, last_login)
+         VALUES ($1, 'exact|sdk-user', 'Sdk.User@example.nl', 'Sdk User', 1, now())",
     )
     .bind(tenant.tenant_id)
     .execute(&app.pool)

@@ -35,6 +35,7 @@ from auth0.exceptions import Auth0Error  # noqa: E402
 from auth0.management.clients import Clients  # noqa: E402
 from auth0.management.connections import Connections  # noqa: E402
 from auth0.management.logs import Logs  # noqa: E402
+from auth0.management.stats import Stats  # noqa: E402
 from auth0.management.users import Users  # noqa: E402
 from auth0.management.users_by_email import UsersByEmail  # noqa: E402
 
@@ -170,6 +171,14 @@ def main():
     changes = logs.search(q="type:sapi", per_page=100)
     check(changes["total"] >= 5 and all(e["type"] == "sapi" for e in changes["logs"]),
           "logs.search with Auth0's q")
+
+    # A usage report: the user who signed up today is active, and today's figures count them.
+    stats = Stats(domain, access_token, protocol=protocol)
+    check(stats.active_users() == 1, "stats.active_users")
+    today = time.strftime("%Y%m%d", time.gmtime())
+    days = stats.daily_stats(from_date=today, to_date=today)
+    check(len(days) == 1 and days[0]["signups"] == 1 and days[0]["date"].endswith("T00:00:00.000Z"),
+          "stats.daily_stats for today")
 
     # A web application of the tenant signs its user out: the authentication API's revocation.
     web_id = os.environ["GATEHOUSE_WEB_CLIENT_ID"]

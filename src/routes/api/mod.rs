@@ -15,6 +15,7 @@ mod logs;
 mod openapi;
 mod paging;
 mod reply;
+mod stats;
 mod users;
 
 use actix_web::http::header::ALLOW;
@@ -163,6 +164,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/keys/signing/{kid}/revoke",
                 vec![(M::PUT, web::put().to(keys::revoke))],
+            ))
+            .service(resource(
+                "/stats/active-users",
+                vec![(M::GET, web::get().to(stats::active_users))],
+            ))
+            .service(resource(
+                "/stats/daily",
+                vec![(M::GET, web::get().to(stats::daily))],
             ))
             .default_service(web::to(not_found)),
     );

@@ -1,0 +1,68 @@
+//! A tenant's activity by day, as Auth0's stats endpoints report it: logins from the event
+//! log, signups from the users' creation times, and the users active in the last 30 days.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// One day (UTC) of activity; `first`/`last` are the day's first and last login, if any.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub logins: i64,
+    pub signups: i64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// Every day from `from` to `to` (inclusive), days without activity included.
+pub async fn daily(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Day>, sqlx::Error> {
+    // Days are UTC days whatever the session's time zone: the bounds are UTC midnights and
+    // each time is bucketed by its UTC date.
+    sqlx::query_as(
+        "WITH bounds AS (
+             SELECT $2::date::timestamp AT TIME ZONE 'UTC' AS since,
+                    ($3::date + 1)::timestamp AT TIME ZONE 'UTC' AS until
+         ),
+         logins AS (
+             SELECT (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n,
+                    min(at) AS first, max(at) AS last
+             FROM events, bounds
+             WHERE tenant_id = $1 AND type = 'login_success' AND at >= since AND at < until
+             GROUP BY 1
+         ),
+         signups AS (
+             SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+             FROM users, bounds
+             WHERE tenant_id = $1 AND created_at >= since AND created_at < until
+             GROUP BY 1
+         )
+         SELECT d::date AS day, coalesce(logins.n, 0) AS logins,
+                coalesce(signups.n, 0) AS signups, logins.first, logins.last
+         FROM generate_series($2::date, $3::date, interval '1 day') AS d
+         LEFT JOIN logins ON logins.day = d::date
+         LEFT JOIN signups ON signups.day = d::date
+         ORDER BY 1",
+    )
+    .bind(tenant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// Users who logged in during the last 30 days.
+pub async fn active_users(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM users
+         WHERE tenant_id = $1 AND last_login > now() - interval '30 days'",
+    )
+    .bind(tenant_id)
+    .fetch_one(db)
+    .await
+}
