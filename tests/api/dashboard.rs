@@ -478,6 +478,17 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
     assert!(logs.contains("tag\">login_success") && !logs.contains("tag\">connection_created"));
     let all_logs = dash.page("/tenants/acme/logs").await;
     assert!(all_logs.contains("connection_created") && all_logs.contains("client_created"));
+
+    // The overview's activity counts the Try's login and Jan's signup, today.
+    let overview = dash.page("/tenants/acme").await;
+    assert!(
+        overview.contains("<strong>1</strong> active user in the last 30 days"),
+        "{overview}"
+    );
+    assert!(overview
+        .contains("<strong>1</strong> login and <strong>1</strong> signup in the last 14 days"));
+    assert_eq!(overview.matches("<meter ").count(), 14);
+    assert!(overview.contains(r#"<meter min="0" max="1" value="1">"#));
     fake.stop().await;
 }
 

@@ -1,5 +1,6 @@
 //! A tenant's overview: its domain, issuer and callback URL, a getting-started checklist, the
-//! settings forms (display name, custom domains) and its signing keys (`signing_keys.rs`).
+//! settings forms (display name, custom domains), its recent activity and its signing keys
+//! (`signing_keys.rs`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -32,6 +33,37 @@ pub struct TenantPage {
     pub connections: i64,
     pub users: i64,
     pub keys: Vec<super::signing_keys::KeyRow>,
+    pub activity: Activity,
+}
+
+/// The tenant's recent use: what `/api/v2/stats` reports, for the last two weeks.
+pub struct Activity {
+    pub active_users: i64,
+    pub logins: i64,
+    pub signups: i64,
+    /// Newest first.
+    pub days: Vec<db::stats::Day>,
+    /// The busiest day's logins (at least 1): the scale of the bars.
+    pub scale: i64,
+}
+
+/// Days the overview shows, today included.
+const ACTIVITY_DAYS: u64 = 14;
+
+async fn activity(state: &AppState, tenant_id: uuid::Uuid) -> Result<Activity, sqlx::Error> {
+    let today = chrono::Utc::now().date_naive();
+    let since = today
+        .checked_sub_days(chrono::Days::new(ACTIVITY_DAYS - 1))
+        .unwrap_or(today);
+    let mut days = db::stats::daily(&state.pool, tenant_id, since, today).await?;
+    days.reverse();
+    Ok(Activity {
+        active_users: db::stats::active_users(&state.pool, tenant_id).await?,
+        logins: days.iter().map(|d| d.logins).sum(),
+        signups: days.iter().map(|d| d.signups).sum(),
+        scale: days.iter().map(|d| d.logins).max().unwrap_or(0).max(1),
+        days,
+    })
 }
 
 /// The overview page, optionally with a rejected input kept in its field.
@@ -61,6 +93,7 @@ async fn overview_page(
         connections,
         users,
         keys: super::signing_keys::list(state, tenant_id).await?,
+        activity: activity(state, tenant_id).await?,
     };
     let status = if display_name.1.is_some() || new_domain.1.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
