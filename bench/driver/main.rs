@@ -263,9 +263,7 @@ impl Env {
         let took = started.elapsed();
         Ok((Node { child, port, label }, took))
     }
-}
 
-impl Env {
     /// Starts the floor server (`bench/floor`, built beside this driver) on `port`, signing
     /// one RS256 token per login when `sign`, and making its four statements when `database`.
     pub async fn start_floor(

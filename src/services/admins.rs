@@ -220,11 +220,10 @@ async fn audit(
         tenant_id,
         &db::events::NewEvent {
             event_type,
-            actor: Some(actor.name.clone()),
-            requester: actor.requester.clone(),
             description,
             ..Default::default()
-        },
+        }
+        .by(actor),
     )
     .await
     .map(|_| ())

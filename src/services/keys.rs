@@ -70,12 +70,11 @@ pub async fn rotate_by(
         tenant_id,
         &db::events::NewEvent {
             event_type: "signing_key_rotated",
-            actor: Some(actor.name.clone()),
-            requester: actor.requester.clone(),
             description: format!("signing key rotated; {kid} signs from now on"),
             details: serde_json::json!({ "kid": kid }),
             ..Default::default()
-        },
+        }
+        .by(actor),
     )
     .await?;
     tx.commit().await?;
@@ -98,15 +97,14 @@ pub async fn revoke_by(
             tenant_id,
             &db::events::NewEvent {
                 event_type: "signing_key_revoked",
-                actor: Some(actor.name.clone()),
-                requester: actor.requester.clone(),
                 description: format!(
                     "signing key {} revoked; tokens it signed no longer verify",
                     key.kid
                 ),
                 details: serde_json::json!({ "kid": key.kid }),
                 ..Default::default()
-            },
+            }
+            .by(actor),
         )
         .await?;
     }

@@ -53,11 +53,10 @@ pub async fn set_blocked(
         &db::events::NewEvent {
             event_type,
             user_id: Some(user_id.to_owned()),
-            actor: Some(actor.name.clone()),
-            requester: actor.requester.clone(),
             description: event_type.replace('_', " "),
             ..Default::default()
-        },
+        }
+        .by(actor),
     )
     .await?;
     tx.commit().await?;
@@ -83,12 +82,11 @@ pub async fn delete(
         &db::events::NewEvent {
             event_type: "user_deleted",
             user_id: Some(user_id.to_owned()),
-            actor: Some(actor.name.clone()),
-            requester: actor.requester.clone(),
             description: format!("user deleted; {revoked} refresh tokens revoked"),
             details: serde_json::json!({ "revoked_refresh_tokens": revoked }),
             ..Default::default()
-        },
+        }
+        .by(actor),
     )
     .await?;
     tx.commit().await?;

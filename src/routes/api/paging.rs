@@ -19,7 +19,8 @@ pub struct Query {
     pairs: Vec<(String, String)>,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+/// A 400 naming the query parameter `field`.
+pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid_query(FieldError::new(field, message))
 }
 

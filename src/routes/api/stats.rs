@@ -6,12 +6,11 @@ use chrono::{Datelike, Days, NaiveDate, NaiveTime, Utc};
 use serde_json::{json, Value};
 
 use super::auth::ManagementToken;
-use super::paging::Query;
+use super::paging::{invalid, Query};
 use super::reply::Reply;
 use super::users::date;
 use crate::db;
 use crate::db::stats::Day;
-use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,10 +55,6 @@ pub async fn daily(
     }
     let days = db::stats::daily(&state.pool, token.tenant_id(), from, to).await?;
     Ok(Reply::ok(Value::Array(days.iter().map(day_json).collect())).into_response())
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid_query(FieldError::new(field, message))
 }
 
 /// A `YYYYMMDD` parameter, as Auth0 takes it.

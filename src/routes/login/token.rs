@@ -193,8 +193,14 @@ async fn handle(
     *known = Some(client.clone());
     if !client.grant_types.iter().any(|g| g == grant_type) {
         let description = format!("the application may not use the {grant_type} grant");
-        let event = refusal(refused, &client.client_id, &requester, &description);
-        record_later(state, tenant, event.with_reason("grant_not_allowed"));
+        let event = refusal(
+            refused,
+            &client.client_id,
+            &requester,
+            &description,
+            "grant_not_allowed",
+        );
+        record_later(state, tenant, event);
         return Err(TokenError::new("unauthorized_client", description));
     }
     match grant_type {
@@ -216,12 +222,13 @@ fn refusal_event(grant_type: &str) -> &'static str {
     }
 }
 
-/// The event of a token request refused before any token was looked at.
+/// The event of a token request refused before any token was looked at, and why (`reason`).
 fn refusal(
     event_type: &'static str,
     client_id: &str,
     requester: &Requester,
     description: &str,
+    reason: &str,
 ) -> NewEvent {
     NewEvent {
         event_type,
@@ -231,6 +238,7 @@ fn refusal(
         requester: requester.clone(),
         ..Default::default()
     }
+    .with_reason(reason)
 }
 
 /// Client ids are 32 characters; one presented longer is kept this far in a refusal event.
@@ -336,8 +344,9 @@ pub(super) async fn authenticate(
             &client_id,
             requester,
             "client authentication failed",
+            "invalid_client",
         );
-        record_later(state, tenant, event.with_reason("invalid_client"));
+        record_later(state, tenant, event);
     }
     Err(TokenError::invalid_client(uses_basic))
 }
@@ -589,8 +598,9 @@ async fn client_credentials(
             &client.client_id,
             requester,
             &error.description,
+            reason,
         );
-        record_later(state, tenant, event.with_reason(reason));
+        record_later(state, tenant, event);
         error
     };
     if client.secret_hash.is_none() {
