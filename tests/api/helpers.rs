@@ -503,10 +503,42 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "client_credentials grant");
-        res.json::<Value>().await.unwrap()["access_token"]
+        let token = res.json::<Value>().await.unwrap()["access_token"]
             .as_str()
             .unwrap()
-            .to_owned()
+            .to_owned();
+        // The grant's `seccft` is written just after the answer; waiting for it keeps it from
+        // landing in the middle of a test that reads or rewrites the log.
+        self.token_event_written(tenant, "client_credentials_exchanged", &client.client_id)
+            .await;
+        token
+    }
+
+    /// Waits until the token endpoint's event of `event_type` for `client_id` is in the log:
+    /// those are written after the answer, so a test reading the log right away could miss them.
+    pub async fn token_event_written(
+        &self,
+        tenant: &TestTenant,
+        event_type: &str,
+        client_id: &str,
+    ) {
+        for _ in 0..500 {
+            let written: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM events
+                    WHERE tenant_id = $1 AND type = $2 AND client_id = $3)",
+            )
+            .bind(tenant.tenant_id)
+            .bind(event_type)
+            .bind(client_id)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if written {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no {event_type} event for {client_id} after 5 s");
     }
 }
 
