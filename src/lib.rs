@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod database;
 pub mod db;
+pub mod deferred_events;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;

@@ -36,6 +36,7 @@ pub struct Metrics {
     cache_hits: IntCounter,
     cache_misses: IntCounter,
     cache_invalidations: IntCounter,
+    events_dropped: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -136,6 +137,14 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
+            events_dropped: register(
+                &registry,
+                IntCounter::new(
+                    "events_dropped_total",
+                    "Token events not written: the database failed or too many writes waited",
+                )
+                .expect("valid metric"),
+            ),
             registry,
         };
         #[cfg(target_os = "linux")]
@@ -223,6 +232,7 @@ impl Metrics {
             &self.cache_invalidations,
             stats.invalidations.load(Ordering::Relaxed),
         );
+        catch_up(&self.events_dropped, state.deferred_events.dropped());
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()

@@ -25,6 +25,8 @@ pub struct AppState {
     pub verifying_keys: Arc<crate::tokens::VerifyingKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// Events written after their answer (the token endpoint's).
+    pub deferred_events: Arc<crate::deferred_events::DeferredEvents>,
     /// Every live pool of the node, for the metrics' totals.
     pub pools: Pools,
     /// Keeps this state's pool in `pools` while the state (a worker's, or the node's) lives.
@@ -48,6 +50,7 @@ impl AppState {
             verifying_keys: Default::default(),
             metrics: Arc::new(metrics),
             limits: Arc::new(limits),
+            deferred_events: Default::default(),
         })
     }
 

@@ -786,10 +786,35 @@ async fn postgres_stopped_under_load_fails_fast_recovers_by_itself_and_loses_not
         in_db, expected,
         "exactly the applications whose creation was answered 201"
     );
+    // Every token granted is in the log, or (granted from the cache while the database was
+    // down) counted as an event dropped: none is lost without a trace.
+    let deferred = &app.state.deferred_events;
+    eventually(Duration::from_secs(10), "no token event waits", || async {
+        deferred.waiting() == 0
+    })
+    .await;
+    let granted = 1 + calls
+        .iter()
+        .filter(|c| c.kind == "client_credentials" && c.succeeded())
+        .count();
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE tenant_id = $1 AND type = 'client_credentials_exchanged'",
+    )
+    .bind(site.tenant_id)
+    .fetch_one(&check)
+    .await
+    .unwrap();
+    // (A write whose commit was answered as the database stopped may be both.)
+    let (logged, dropped, granted) = (logged as u64, deferred.dropped(), granted as u64);
+    assert!(
+        logged <= granted && logged + dropped >= granted,
+        "{granted} grants, {logged} logged, {dropped} dropped"
+    );
     println!(
         "postgres restart: {} logins with a code ({redeemed} redeemed, {used} codes used), \
          {} of {} application creations answered 201, {} calls saw the outage (slowest \
-         answer while down {:?}); nothing lost",
+         answer while down {:?}); {granted} tokens granted ({logged} logged, {dropped} events \
+         dropped while down); nothing lost",
         codes.len(),
         created.len(),
         writes.len(),

@@ -567,3 +567,16 @@ pub fn location_params(res: &reqwest::Response) -> (String, HashMap<String, Stri
         .collect();
     (location, params)
 }
+
+/// Waits out the last half minute of a UTC day, so a test that counts events per day never sees
+/// the day change between its requests and its expectations.
+pub async fn clear_of_utc_midnight() {
+    use chrono::Timelike;
+    let until_midnight = 86_400 - chrono::Utc::now().num_seconds_from_midnight();
+    if until_midnight < 30 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            u64::from(until_midnight) + 1,
+        ))
+        .await;
+    }
+}

@@ -779,6 +779,7 @@ async fn signing_keys_rotate_and_the_old_key_keeps_verifying_its_tokens() {
 
 #[tokio::test]
 async fn stats_count_logins_and_signups_per_utc_day_and_active_users() {
+    clear_of_utc_midnight().await;
     let (s, token) = after_login().await;
     assert_eq!(login(&s, &s.web, &[]).await.status(), 302, "Jan again");
     // One of the two logins happened three days ago.

@@ -137,6 +137,11 @@ async fn completed_and_failed_logins_move_the_right_counters() {
     // Summed over the node's pools (each worker has its own); the logins above opened some.
     assert!(value(&m, "gatehouse_db_pool_connections", &[]) >= 1.0);
     assert!(m.iter().any(|(n, _, _)| n == "gatehouse_cache_hits_total"));
+    let dropped = m
+        .iter()
+        .find(|(n, _, _)| n == "gatehouse_events_dropped_total")
+        .expect("token events dropped are counted");
+    assert_eq!(dropped.2, 0.0, "none while the database answers");
 }
 
 #[tokio::test]

@@ -246,15 +246,11 @@ const MAX_LOGGED_CLIENT_ID: usize = 128;
 
 /// Records `event` without holding the answer for it: the token answer neither waits on the
 /// database nor fails with it (client credentials grants are served from the node's cache, and
-/// keep being served while the database is away; the event is then lost, with a warning).
+/// keep being served while the database is away; the event is then dropped and counted).
 fn record_later(state: &AppState, tenant: &TenantHost, event: NewEvent) {
-    let pool = state.pool.clone();
-    let tenant_id = tenant.id();
-    actix_web::rt::spawn(async move {
-        if let Err(e) = db::events::record(&pool, tenant_id, &event).await {
-            tracing::warn!(error = %e, event = event.event_type, "could not record a token event");
-        }
-    });
+    state
+        .deferred_events
+        .record(&state.pool, tenant.id(), event);
 }
 
 /// Finds and authenticates the client: by Basic header, by body secret, or (public clients
