@@ -1,5 +1,6 @@
-//! The command line: `serve`, `migrate`, and bootstrap commands for tenants, admins and clients,
-//! each with `--json` output for automation. Bad arguments exit non-zero with a clear message.
+//! The command line: `serve`, `migrate`, `ready`, and bootstrap commands for tenants, admins and
+//! clients, each with `--json` output for automation. Bad arguments exit non-zero with a clear
+//! message.
 
 use std::io::{IsTerminal, Read};
 use std::net::TcpListener;
@@ -30,6 +31,21 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    #[command(flatten)]
+    Database(DatabaseCommand),
+    /// Ask the server running on GATEHOUSE_LISTEN whether it is ready (its `/readyz`: up and
+    /// reaching its database); exits 0 if so. For container health checks, which have no curl.
+    Ready {
+        /// How long to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_seconds: u64,
+    },
+}
+
+/// The commands that open the database (starting the private one without `DATABASE_URL`) and
+/// apply migrations first.
+#[derive(Subcommand, Debug)]
+pub enum DatabaseCommand {
     /// Run the server (applies migrations first).
     Serve,
     /// Apply database migrations and exit.
@@ -125,7 +141,15 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    let outcome = match cli.command {
+        // Asks the running server; never opens (or starts) a database of its own.
+        Command::Ready { timeout_seconds } => runtime.block_on(ready(
+            &settings,
+            std::time::Duration::from_secs(timeout_seconds),
+        )),
+        Command::Database(command) => runtime.block_on(run(command, settings)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gatehouse: {e:#}");
@@ -134,7 +158,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+pub async fn run(command: DatabaseCommand, settings: Settings) -> anyhow::Result<()> {
     let sealer = database::sealer(&settings)?;
     let database = Database::open(&settings).await?;
     let result = async {
@@ -142,15 +166,15 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             .await
             .context("applying migrations")?;
         match command {
-            Command::Serve => serve(settings, database.pool.clone(), sealer).await,
-            Command::Migrate => {
+            DatabaseCommand::Serve => serve(settings, database.pool.clone(), sealer).await,
+            DatabaseCommand::Migrate => {
                 println!("migrations applied");
                 Ok(())
             }
-            Command::Tenant(cmd) => tenant(cmd, &settings, &database.pool, &sealer).await,
-            Command::Admin(cmd) => admin(cmd, &database.pool).await,
-            Command::Client(cmd) => client(cmd, &settings, &database.pool).await,
-            Command::RotateMasterKey { json } => {
+            DatabaseCommand::Tenant(cmd) => tenant(cmd, &settings, &database.pool, &sealer).await,
+            DatabaseCommand::Admin(cmd) => admin(cmd, &database.pool).await,
+            DatabaseCommand::Client(cmd) => client(cmd, &settings, &database.pool).await,
+            DatabaseCommand::RotateMasterKey { json } => {
                 let count = crate::services::rotation::reseal_all(&database.pool, &sealer).await?;
                 print_out(
                     json,
@@ -182,6 +206,33 @@ async fn serve(
     tracing::info!(port = app.port(), dashboard = %admin, "Gatehouse is ready");
     app.run_until_stopped().await?;
     tracing::info!("Gatehouse stopped");
+    Ok(())
+}
+
+/// Asks `/readyz` of the server listening on `settings.listen` (on loopback when it listens on
+/// every address).
+async fn ready(settings: &Settings, timeout: std::time::Duration) -> anyhow::Result<()> {
+    let mut addr = settings.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/readyz");
+    let answer = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("no answer from {url}"))?;
+    let status = answer.status();
+    if !status.is_success() {
+        let body = answer.text().await.unwrap_or_default();
+        bail!("not ready: {url} answered {status} {body}");
+    }
+    println!("ready");
     Ok(())
 }
 

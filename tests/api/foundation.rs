@@ -443,6 +443,64 @@ fn gatehouse_cli(database_url: &str, master_key: &str) -> std::process::Command 
     cmd
 }
 
+/// `gatehouse ready` with the server at `listen`: its exit status and output.
+async fn ready_command(app: &TestApp, listen: &str) -> std::process::Output {
+    let mut cmd = gatehouse_cli(&app.database_url, &app.master_key);
+    cmd.env("GATEHOUSE_LISTEN", listen)
+        .args(["ready", "--timeout-seconds", "5"]);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ready_command_is_a_health_check_of_the_running_server() {
+    let app = spawn_app().await;
+    // As in the container: listening on every address, asked on loopback.
+    let ready = ready_command(&app, &format!("0.0.0.0:{}", app.port)).await;
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&ready.stdout), "ready\n");
+
+    // A server that is up but cannot reach its database answers 503: not ready.
+    let unready = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unready_addr = unready.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = unready.accept().unwrap();
+        let _ = stream.read(&mut [0; 4096]);
+        let body = r#"{"status":"unavailable","reason":"database unreachable"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let out = ready_command(&app, &unready_addr.to_string()).await;
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("503") && said.contains("database unreachable"),
+        "{said}"
+    );
+
+    // Nothing listening: not ready, and it says where it asked.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let out = ready_command(&app, &closed_addr.to_string()).await;
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("http://{closed_addr}/readyz")),
+        "{said}"
+    );
+}
+
 #[tokio::test]
 async fn cli_creates_tenants_clients_and_admins_with_json_output() {
     let url = fresh_database().await;
