@@ -15,5 +15,6 @@ COPY --from=build /src/target/release/gatehouse /src/target/release/fake-exact /
 USER gatehouse
 ENV GATEHOUSE_LISTEN=0.0.0.0:8080
 EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=6s --start-period=10s CMD ["gatehouse", "ready"]
 ENTRYPOINT ["gatehouse"]
 CMD ["serve"]
