@@ -1,5 +1,6 @@
 //! A tenant's activity by day, as Auth0's stats endpoints report it: logins from the event
-//! log, signups from the users' creation times, and the users active in the last 30 days.
+//! log, signups from the users' creation times (a deleted user's kept in its `user_deleted`
+//! event), and the users active in the last 30 days.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -36,10 +37,22 @@ pub async fn daily(
              WHERE tenant_id = $1 AND type = 'login_success' AND at >= since AND at < until
              GROUP BY 1
          ),
-         signups AS (
-             SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+         signed_up AS (
+             SELECT created_at AS at
              FROM users, bounds
              WHERE tenant_id = $1 AND created_at >= since AND created_at < until
+             UNION ALL
+             -- Users deleted since: a user is deleted after signing up, so only deletions
+             -- from the range's start on can hold a signup in it.
+             SELECT deleted.signed_up_at
+             FROM events, bounds,
+                  LATERAL (SELECT (details->>'signed_up_at')::timestamptz AS signed_up_at) AS deleted
+             WHERE tenant_id = $1 AND type = 'user_deleted' AND at >= since
+               AND deleted.signed_up_at >= since AND deleted.signed_up_at < until
+         ),
+         signups AS (
+             SELECT (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+             FROM signed_up
              GROUP BY 1
          )
          SELECT d::date AS day, coalesce(logins.n, 0) AS logins,

@@ -121,17 +121,19 @@ pub async fn count(
     .await
 }
 
+/// Deletes the user; answers when they signed up (`None`: there was no such user).
 pub async fn delete(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     user_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(db)
-        .await?;
-    Ok(r.rows_affected() == 1)
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2 RETURNING created_at",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
 }
 
 /// The identities of several users at once (for listings).

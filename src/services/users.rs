@@ -75,7 +75,7 @@ pub async fn delete(
     let mut tx = pool.begin().await?;
     lock_unchanged(&mut tx, tenant_id, user_id, expected_updated_at).await?;
     let revoked = db::tokens::revoke_user(&mut *tx, tenant_id, user_id).await?;
-    db::users::delete(&mut *tx, tenant_id, user_id).await?;
+    let signed_up = db::users::delete(&mut *tx, tenant_id, user_id).await?;
     db::events::record(
         &mut *tx,
         tenant_id,
@@ -83,7 +83,11 @@ pub async fn delete(
             event_type: "user_deleted",
             user_id: Some(user_id.to_owned()),
             description: format!("user deleted; {revoked} refresh tokens revoked"),
-            details: serde_json::json!({ "revoked_refresh_tokens": revoked }),
+            // When they signed up, so the tenant's signups per day (`db::stats`) still count them.
+            details: serde_json::json!({
+                "revoked_refresh_tokens": revoked,
+                "signed_up_at": signed_up,
+            }),
             ..Default::default()
         }
         .by(actor),

@@ -839,6 +839,27 @@ async fn stats_count_logins_and_signups_per_utc_day_and_active_users() {
         .collect();
     assert_eq!(logins, [1, 0]);
 
+    // Deleting Jan does not rewrite history: the signup still counts on its day.
+    let deleted = s
+        .app
+        .http
+        .delete(s.app.tenant_url(&s.tenant, &format!("/api/v2{JAN_PATH}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let month = get(&s, &token, "/stats/daily").await;
+    let days = month.body.as_array().unwrap();
+    assert_eq!(
+        (&days[29]["logins"], &days[29]["signups"]),
+        (&json!(1), &json!(1))
+    );
+    let signups: i64 = days.iter().map(|d| d["signups"].as_i64().unwrap()).sum();
+    assert_eq!(signups, 1, "counted once");
+    let active = get(&s, &token, "/stats/active-users").await;
+    assert_eq!(active.body, json!(0), "a deleted user is not active");
+
     for (query, field) in [
         ("from=2026-11-01", "from"),
         ("to=20261345", "to"),
