@@ -329,6 +329,30 @@ pub async fn grants_page(
     Ok((rows, total))
 }
 
+/// Up to `take` grants matching `filter` after the grant id `from`, by grant id (checkpoint
+/// paging).
+pub async fn grants_after(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    filter: &GrantFilter,
+    from: Option<&str>,
+    take: i64,
+) -> Result<Vec<ClientGrant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM client_grants g
+         WHERE g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
+           AND ($3::text IS NULL OR g.audience = $3) AND g.grant_id > $4
+         ORDER BY g.grant_id LIMIT $5"
+    ))
+    .bind(tenant_id)
+    .bind(&filter.client_id)
+    .bind(&filter.audience)
+    .bind(from.unwrap_or(""))
+    .bind(take)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn grant_by_id(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

@@ -281,6 +281,68 @@ async fn client_grants_are_listed_changed_and_deleted_and_validated() {
     assert_auth0_error(&api.get(&path).await, 404, "inexistent_client_grant");
 }
 
+#[tokio::test]
+async fn client_grants_are_read_from_a_checkpoint_each_once() {
+    let api = Api::start().await;
+    let audience = format!("{}api/v2/", api.tenant.issuer);
+    for n in 0..4 {
+        let client = api
+            .create_application(&format!("m2m-{n}"), "non_interactive")
+            .await;
+        let grant = api
+            .post(
+                "/client-grants",
+                json!({ "client_id": client, "audience": audience, "scope": ["read:users"] }),
+            )
+            .await;
+        assert_eq!(grant.status, 201, "{:?}", grant.body);
+    }
+    let every = api.get("/client-grants?per_page=100").await;
+    let mut expected: Vec<String> = every
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(expected.len(), 5, "the four and the API's own");
+    expected.sort();
+
+    // Auth0's checkpoint paging of client grants: `take`, then `from` the previous `next`.
+    let mut read = Vec::new();
+    let mut path = "/client-grants?take=2".to_owned();
+    loop {
+        let page = api.get(&path).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        for g in page.body["client_grants"].as_array().unwrap() {
+            read.push(g["id"].as_str().unwrap().to_owned());
+        }
+        match page.body["next"].as_str() {
+            Some(next) => path = format!("/client-grants?take=2&from={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        read, expected,
+        "each once, by id, and no next on the last page"
+    );
+
+    let one = api
+        .get(&format!(
+            "/client-grants?take=10&client_id={}",
+            api.get(&format!("/client-grants/{}", expected[0]))
+                .await
+                .body["client_id"]
+                .as_str()
+                .unwrap()
+        ))
+        .await;
+    assert_eq!(one.body["client_grants"].as_array().unwrap().len(), 1);
+    assert!(one.body.get("next").is_none());
+    let mixed = api.get("/client-grants?take=2&page=1").await;
+    assert_auth0_error(&mixed, 400, "invalid_query_string");
+}
+
 /// Polls the tenant's log until `query` lists `count` entries (token events are written just
 /// after the answer, so as not to hold it).
 async fn logged(api: &Api, query: &str, count: usize) -> Vec<Value> {

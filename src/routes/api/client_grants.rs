@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
-use super::paging::{self, offset_answer, Query};
+use super::paging::{checkpoint_answer, offset_answer, Paging, Query};
 use super::reply::Reply;
 use super::{etag, idempotency};
 use crate::db;
@@ -54,28 +54,50 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:client_grants")?;
     let q = Query::parse(&req);
-    let (page, per_page, include_totals) = paging::offset(&q)?;
+    let paging = Paging::parse(&q)?;
     let filter = GrantFilter {
         client_id: q.text("client_id", 64)?,
         audience: q.text("audience", 600)?,
     };
-    let (rows, total) = db::clients::grants_page(
-        &state.pool,
-        token.tenant_id(),
-        &filter,
-        page * per_page,
-        per_page,
-    )
-    .await?;
-    let items = rows.iter().map(grant_json).collect();
-    Ok(Reply::ok(offset_answer(
-        "client_grants",
-        items,
-        page,
-        per_page,
-        include_totals.then_some(total),
-    ))
-    .into_response())
+    let tenant_id = token.tenant_id();
+    let answer = match paging {
+        Paging::Offset {
+            page,
+            per_page,
+            include_totals,
+        } => {
+            let (rows, total) = db::clients::grants_page(
+                &state.pool,
+                tenant_id,
+                &filter,
+                page * per_page,
+                per_page,
+            )
+            .await?;
+            let items = rows.iter().map(grant_json).collect();
+            offset_answer(
+                "client_grants",
+                items,
+                page,
+                per_page,
+                include_totals.then_some(total),
+            )
+        }
+        Paging::Checkpoint { from, take } => {
+            let rows = db::clients::grants_after(
+                &state.pool,
+                tenant_id,
+                &filter,
+                from.as_deref(),
+                take + 1,
+            )
+            .await?;
+            let ids: Vec<String> = rows.iter().map(|g| g.grant_id.clone()).collect();
+            let items = rows.iter().map(grant_json).collect();
+            checkpoint_answer("client_grants", items, &ids, take)
+        }
+    };
+    Ok(Reply::ok(answer).into_response())
 }
 
 fn scopes(f: &mut Fields) -> Result<Option<Vec<String>>, FieldError> {
