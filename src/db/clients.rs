@@ -137,14 +137,14 @@ pub async fn count(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<i64, sqlx
         .await
 }
 
-/// A page by offset, in creation order, and the total count.
+/// A page by offset, in creation order (`count` is the total, for the callers that show it).
 pub async fn page(
-    db: &sqlx::PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<Client>, i64), sqlx::Error> {
-    let rows = sqlx::query_as(&format!(
+) -> Result<Vec<Client>, sqlx::Error> {
+    sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND NOT is_tester
          ORDER BY created_at, client_id OFFSET $2 LIMIT $3"
     ))
@@ -152,9 +152,7 @@ pub async fn page(
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    let total = count(db, tenant_id).await?;
-    Ok((rows, total))
+    .await
 }
 
 /// A page by checkpoint: clients whose id sorts after `from`, in id order.
@@ -296,19 +294,21 @@ pub struct GrantFilter {
 
 const GRANT_COLUMNS: &str = "g.grant_id, g.client_id, g.audience, g.scope, g.version";
 
-/// A page of grants by offset, in creation order, and the total count. Grants of the tester
-/// client never exist, so no filter is needed for it.
+/// The grants of a tenant that `filter` selects ($1 tenant, $2 client id, $3 audience). Grants
+/// of the tester client never exist, so no filter is needed for it.
+const GRANTS_WHERE: &str = "g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
+     AND ($3::text IS NULL OR g.audience = $3)";
+
+/// A page of grants by offset, in creation order.
 pub async fn grants_page(
-    db: &sqlx::PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     filter: &GrantFilter,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<ClientGrant>, i64), sqlx::Error> {
-    const WHERE: &str = "g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
-         AND ($3::text IS NULL OR g.audience = $3)";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {WHERE}
+) -> Result<Vec<ClientGrant>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {GRANTS_WHERE}
          ORDER BY g.created_at, g.grant_id OFFSET $4 LIMIT $5"
     ))
     .bind(tenant_id)
@@ -317,16 +317,23 @@ pub async fn grants_page(
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM client_grants g WHERE {WHERE}"
+    .await
+}
+
+/// How many grants `filter` selects.
+pub async fn grants_count(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    filter: &GrantFilter,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM client_grants g WHERE {GRANTS_WHERE}"
     ))
     .bind(tenant_id)
     .bind(&filter.client_id)
     .bind(&filter.audience)
     .fetch_one(db)
-    .await?;
-    Ok((rows, total))
+    .await
 }
 
 /// Up to `take` grants matching `filter` after the grant id `from`, by grant id (checkpoint
@@ -339,9 +346,7 @@ pub async fn grants_after(
     take: i64,
 ) -> Result<Vec<ClientGrant>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM client_grants g
-         WHERE g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
-           AND ($3::text IS NULL OR g.audience = $3) AND g.grant_id > $4
+        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {GRANTS_WHERE} AND g.grant_id > $4
          ORDER BY g.grant_id LIMIT $5"
     ))
     .bind(tenant_id)

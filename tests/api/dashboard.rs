@@ -332,7 +332,7 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
     assert_eq!(res.status(), 201);
     let shown = res.text().await.unwrap();
     assert!(shown.contains("Copy the client secret now"));
-    let (clients, _) = gatehouse::db::clients::page(&app.pool, tenant.tenant_id, 0, 10)
+    let clients = gatehouse::db::clients::page(&app.pool, tenant.tenant_id, 0, 10)
         .await
         .unwrap();
     let client_id = clients[0].client_id.clone();

@@ -410,7 +410,7 @@ async fn data_layer_queries_of_one_tenant_never_see_another_tenants_rows() {
         .unwrap();
     assert_eq!(total, 1);
     assert!(b_conns.iter().all(|c| c.tenant_id == b.tenant_id));
-    let (b_clients, _) = db::clients::page(&app.pool, b.tenant_id, 0, 50)
+    let b_clients = db::clients::page(&app.pool, b.tenant_id, 0, 50)
         .await
         .unwrap();
     assert!(b_clients.is_empty());

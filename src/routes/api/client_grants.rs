@@ -66,7 +66,7 @@ pub async fn list(
             per_page,
             include_totals,
         } => {
-            let (rows, total) = db::clients::grants_page(
+            let rows = db::clients::grants_page(
                 &state.pool,
                 tenant_id,
                 &filter,
@@ -74,14 +74,12 @@ pub async fn list(
                 per_page,
             )
             .await?;
+            let total = match include_totals {
+                true => Some(db::clients::grants_count(&state.pool, tenant_id, &filter).await?),
+                false => None,
+            };
             let items = rows.iter().map(grant_json).collect();
-            offset_answer(
-                "client_grants",
-                items,
-                page,
-                per_page,
-                include_totals.then_some(total),
-            )
+            offset_answer("client_grants", items, page, per_page, total)
         }
         Paging::Checkpoint { from, take } => {
             let rows = db::clients::grants_after(

@@ -111,19 +111,16 @@ pub async fn list(
             per_page,
             include_totals,
         } => {
-            let (rows, total) =
-                db::clients::page(&state.pool, tenant_id, page * per_page, per_page).await?;
+            let rows = db::clients::page(&state.pool, tenant_id, page * per_page, per_page).await?;
+            let total = match include_totals {
+                true => Some(db::clients::count(&state.pool, tenant_id).await?),
+                false => None,
+            };
             let items = rows
                 .iter()
                 .map(|c| select.apply(client_json(c, None)))
                 .collect();
-            offset_answer(
-                "clients",
-                items,
-                page,
-                per_page,
-                include_totals.then_some(total),
-            )
+            offset_answer("clients", items, page, per_page, total)
         }
         Paging::Checkpoint { from, take } => {
             let rows =

@@ -54,7 +54,7 @@ pub struct DeleteApplicationPage {
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView) -> DashResult {
-    let (clients, _) = db::clients::page(&state.pool, view.tenant.tenant_id, 0, 500).await?;
+    let clients = db::clients::page(&state.pool, view.tenant.tenant_id, 0, 500).await?;
     let apps = clients
         .iter()
         .map(|c| AppRow {

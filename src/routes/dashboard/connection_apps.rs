@@ -37,7 +37,7 @@ pub async fn show(
     let c = find(&state, tenant_id, &path.1).await?;
     let enabled =
         db::connections::enabled_clients(&state.pool, tenant_id, &c.connection_id).await?;
-    let (clients, _) = db::clients::page(&state.pool, tenant_id, 0, 500).await?;
+    let clients = db::clients::page(&state.pool, tenant_id, 0, 500).await?;
     let apps = clients
         .into_iter()
         .map(|client| AppToggle {
