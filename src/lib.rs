@@ -24,4 +24,3 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenancy;
-pub mod tokens;

@@ -6,15 +6,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 
 use crate::providers::{LoginStep, UpstreamFailure};
-use crate::state::AppState;
+use crate::cache::CacheStats;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -220,19 +218,18 @@ impl Metrics {
         self.db_unavailable.inc();
     }
 
-    /// The text exposition, with gauges read now.
-    pub fn render(&self, state: &AppState) -> String {
-        let (open, idle) = state.pools.totals();
+    /// The text exposition, with gauges and totals read now: the node's open and idle
+    /// database connections, its cache's counters and its dropped token events.
+    pub fn render(&self, (open, idle): (u32, usize), stats: &CacheStats, events_dropped: u64) -> String {
         self.db_pool_connections.set(i64::from(open));
         self.db_pool_idle.set(idle as i64);
-        let stats = &state.cache.stats;
         catch_up(&self.cache_hits, stats.hits.load(Ordering::Relaxed));
         catch_up(&self.cache_misses, stats.misses.load(Ordering::Relaxed));
         catch_up(
             &self.cache_invalidations,
             stats.invalidations.load(Ordering::Relaxed),
         );
-        catch_up(&self.events_dropped, state.deferred_events.dropped());
+        catch_up(&self.events_dropped, events_dropped);
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
@@ -245,14 +242,4 @@ fn catch_up(counter: &IntCounter, total: u64) {
     if total > current {
         counter.inc_by(total - current);
     }
-}
-
-/// `GET /metrics` on the admin host.
-pub async fn exposition(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        ))
-        .body(state.metrics.render(&state))
 }

@@ -1,15 +1,17 @@
-//! Cross-cutting request handling: request ids and the request span, HTTP metrics, and
-//! read-your-writes for this node's configuration cache.
+//! Cross-cutting request handling: request ids and the request span, HTTP metrics,
+//! read-your-writes for this node's configuration cache, and rate limits.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
-use actix_web::{web, HttpMessage};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 use tracing::Instrument;
 
+use crate::error::{ApiError, OAuthError, PageError, Surface};
+use crate::rate_limit::Door;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -121,5 +123,73 @@ where
             }
         }
         Ok(res)
+    }
+}
+
+/// The 429 answer, in the shape the path answers in.
+fn too_many(path: &str, wait: Duration) -> HttpResponse {
+    let seconds = wait.as_secs().max(1);
+    let mut res = match Surface::of_path(path) {
+        Surface::OAuth => {
+            return OAuthError::slow_down(format!("too many requests; retry in {seconds} s"), wait)
+                .response()
+        }
+        Surface::Api => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("Rate limit exceeded; retry in {seconds} s"),
+        )
+        .error_response(),
+        Surface::Page => PageError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            format!("Too many attempts from your network. Try again in {seconds} seconds."),
+        )
+        .render(),
+    };
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    res
+}
+
+/// Rate limits: per-IP limits on every door, and per-client limits on /authorize (the client id is in the
+/// query); the token endpoint and the management API add their own per-client checks.
+pub fn rate_limit<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> futures_util::future::Either<
+    S::Future,
+    std::future::Ready<Result<ServiceResponse<BoxBody>, actix_web::Error>>,
+>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    use futures_util::future::Either;
+    let (Some(door), Some(state)) = (
+        Door::of(req.path()),
+        req.app_data::<web::Data<AppState>>().cloned(),
+    ) else {
+        return Either::Left(srv.call(req));
+    };
+    let ip = crate::client_addr::client_ip(req.request(), &state.settings.trusted_proxies);
+    let mut verdict = match ip {
+        Some(ip) => state.limits.check_ip(door, ip),
+        None => Ok(()),
+    };
+    if verdict.is_ok() && door == Door::Authorize {
+        let client_id = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "client_id")
+            .map(|(_, v)| v.into_owned());
+        if let Some(client_id) = client_id {
+            verdict = state.limits.check_subject(door, &client_id);
+        }
+    }
+    match verdict {
+        Ok(()) => Either::Left(srv.call(req)),
+        Err(wait) => {
+            tracing::warn!(door = ?door, "rate limited");
+            let res = too_many(req.path(), wait);
+            Either::Right(std::future::ready(Ok(req.into_response(res))))
+        }
     }
 }

@@ -7,16 +7,10 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde_json::json;
 
 use crate::config::Settings;
-use crate::state::AppState;
 
 /// Which door a request comes through; each has its own budget.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -29,7 +23,7 @@ pub enum Door {
 }
 
 impl Door {
-    fn of(path: &str) -> Option<Door> {
+    pub fn of(path: &str) -> Option<Door> {
         match path {
             "/authorize" => Some(Door::Authorize),
             "/login/callback" => Some(Door::Callback),
@@ -155,69 +149,3 @@ impl RateLimits {
     }
 }
 
-/// The 429 answer, JSON for API-ish paths and a page otherwise.
-pub fn too_many(path: &str, wait: Duration) -> HttpResponse {
-    let seconds = wait.as_secs().max(1).to_string();
-    let mut res = HttpResponse::TooManyRequests();
-    res.insert_header((header::RETRY_AFTER, seconds.clone()));
-    if path.starts_with("/api/") {
-        res.json(json!({ "statusCode": 429, "error": "Too Many Requests", "message": format!("Rate limit exceeded; retry in {seconds} s"), "errorCode": "too_many_requests" }))
-    } else if path.starts_with("/oauth/") {
-        res.json(json!({ "error": "slow_down", "error_description": format!("too many requests; retry in {seconds} s") }))
-    } else {
-        let page = crate::error::PageError::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            format!("Too many attempts from your network. Try again in {seconds} seconds."),
-        );
-        let mut rendered = page.render();
-        rendered.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from_str(&seconds)
-                .unwrap_or(header::HeaderValue::from_static("60")),
-        );
-        rendered
-    }
-}
-
-/// Per-IP limits on every door, and per-client limits on /authorize (the client id is in the
-/// query); the token endpoint and the management API add their own per-client checks.
-pub fn limit<S>(
-    req: ServiceRequest,
-    srv: &S,
-) -> futures_util::future::Either<
-    S::Future,
-    std::future::Ready<Result<ServiceResponse<BoxBody>, actix_web::Error>>,
->
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
-{
-    use futures_util::future::Either;
-    let (Some(door), Some(state)) = (
-        Door::of(req.path()),
-        req.app_data::<web::Data<AppState>>().cloned(),
-    ) else {
-        return Either::Left(srv.call(req));
-    };
-    let ip = crate::client_addr::client_ip(req.request(), &state.settings.trusted_proxies);
-    let mut verdict = match ip {
-        Some(ip) => state.limits.check_ip(door, ip),
-        None => Ok(()),
-    };
-    if verdict.is_ok() && door == Door::Authorize {
-        let client_id = url::form_urlencoded::parse(req.query_string().as_bytes())
-            .find(|(k, _)| k == "client_id")
-            .map(|(_, v)| v.into_owned());
-        if let Some(client_id) = client_id {
-            verdict = state.limits.check_subject(door, &client_id);
-        }
-    }
-    match verdict {
-        Ok(()) => Either::Left(srv.call(req)),
-        Err(wait) => {
-            tracing::warn!(door = ?door, "rate limited");
-            let res = too_many(req.path(), wait);
-            Either::Right(std::future::ready(Ok(req.into_response(res))))
-        }
-    }
-}

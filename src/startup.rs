@@ -58,7 +58,7 @@ impl Application {
                 .app_data(data)
                 .configure(extractor_configs)
                 .wrap(headers)
-                .wrap_fn(crate::rate_limit::limit)
+                .wrap_fn(crate::middleware::rate_limit)
                 .wrap_fn(crate::middleware::read_your_writes)
                 .wrap_fn(crate::middleware::observe)
                 .route("/healthz", web::get().to(routes::health::healthz))
@@ -67,7 +67,7 @@ impl Application {
                 .service(
                     web::resource("/metrics")
                         .guard(guard::fn_guard(tenancy::is_admin_host))
-                        .route(web::get().to(crate::metrics::exposition)),
+                        .route(web::get().to(crate::routes::metrics::exposition)),
                 )
                 .service(
                     web::scope("")

@@ -22,7 +22,6 @@ pub struct AppState {
     pub sealer: Arc<Sealer>,
     pub upstream: reqwest::Client,
     pub cache: Arc<ConfigCache>,
-    pub verifying_keys: Arc<crate::tokens::VerifyingKeys>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::rate_limit::RateLimits>,
     /// Events written after their answer (the token endpoint's).
@@ -47,7 +46,6 @@ impl AppState {
             sealer: Arc::new(sealer),
             upstream,
             cache: Arc::new(ConfigCache::new(CACHE_ENTRIES)),
-            verifying_keys: Default::default(),
             metrics: Arc::new(metrics),
             limits: Arc::new(limits),
             deferred_events: Default::default(),
@@ -78,6 +76,19 @@ impl AppState {
             pool,
             upstream: upstream_client(&self.settings),
             ..self.clone()
+        }
+    }
+
+    /// What the login service works with, from this worker's state.
+    pub fn login(&self) -> crate::services::login::LoginContext<'_> {
+        crate::services::login::LoginContext {
+            pool: &self.pool,
+            sealer: &self.sealer,
+            cache: &self.cache,
+            upstream: &self.upstream,
+            metrics: &self.metrics,
+            limits: &self.limits,
+            deferred_events: &self.deferred_events,
         }
     }
 

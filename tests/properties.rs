@@ -9,7 +9,7 @@ use gatehouse::providers::exact::{self, Exact};
 use gatehouse::providers::upstream_http::{redact, TRACE_ANSWER_CHARS};
 use gatehouse::providers::Provider;
 use gatehouse::routes::login::params::{ParamError, Params, MAX_PARAM_CHARS};
-use gatehouse::tokens::{check_header, verify_with_key, ACCESS_TOKEN_TYPE, MAX_TOKEN_BYTES};
+use gatehouse::services::tokens::{check_header, verify_with_key, ACCESS_TOKEN_TYPE, MAX_TOKEN_BYTES};
 use jsonwebtoken::DecodingKey;
 use proptest::prelude::*;
 use proptest::test_runner::Config;

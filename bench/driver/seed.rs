@@ -2,7 +2,7 @@
 //! them; the many (100,000 tenants, 10,000 connections) are copies of those rows written in
 //! bulk (`INSERT … SELECT FROM UNNEST(arrays)`), with everything that is per row done per row:
 //! ids, client secret hashes (SHA-256), and seals bound to the new tenant and row
-//! (`services::keys::seal_context`, `services::connections::secret_context`). RSA keys are the
+//! (`SealContext::signing_key`, `SealContext::connection_secret`). RSA keys are the
 //! exception: a handful are generated and each tenant gets a sealed copy of one under its own
 //! kid, since generating 100,000 keys would take over an hour.
 
@@ -11,11 +11,10 @@ use std::time::Instant;
 use anyhow::{anyhow, Context};
 use gatehouse::config::Settings;
 use gatehouse::crypto::random::{id_with_prefix, opaque_token, token_hash};
-use gatehouse::crypto::seal::Sealer;
+use gatehouse::crypto::seal::{SealContext, Sealer};
 use gatehouse::crypto::signing::{generate_key, GeneratedKey};
 use gatehouse::services::clients::{ClientInput, MANAGEMENT_SCOPES};
-use gatehouse::services::connections::{secret_context, ConnectionInput};
-use gatehouse::services::keys::seal_context;
+use gatehouse::services::connections::ConnectionInput;
 use gatehouse::services::Actor;
 use gatehouse::{db, services};
 use secrecy::ExposeSecret;
@@ -184,7 +183,7 @@ pub async fn bulk_tenants(
                 .client_secret_sealed
                 .as_deref()
                 .context("template connection secret")?,
-            &secret_context(template.tenant_id, &template.connection_id),
+            &SealContext::connection_secret(template.tenant_id, &template.connection_id),
         )
         .map_err(|e| anyhow!("opening the template connection secret: {e}"))?;
 
@@ -211,7 +210,7 @@ pub async fn bulk_tenants(
             let kid = opaque_token(12);
             let mut jwk = key.public_jwk.clone();
             jwk["kid"] = json!(kid);
-            sealed_keys.push(sealer.seal(&key.pkcs8_der, &seal_context(tenant_id, &kid)));
+            sealed_keys.push(sealer.seal(&key.pkcs8_der, &SealContext::signing_key(tenant_id, &kid)));
             kids.push(kid);
             jwks.push(jwk);
             let client_id = id_with_prefix("", 32);
@@ -221,7 +220,7 @@ pub async fn bulk_tenants(
             let connection_id = id_with_prefix("con_", 16);
             connection_secrets.push(sealer.seal_str(
                 connection_secret.expose_secret(),
-                &secret_context(tenant_id, &connection_id),
+                &SealContext::connection_secret(tenant_id, &connection_id),
             ));
             connection_ids.push(connection_id);
             connection_names.push(connection.name.clone());
@@ -295,7 +294,7 @@ pub async fn bulk_connections(
                 .client_secret_sealed
                 .as_deref()
                 .context("template connection secret")?,
-            &secret_context(tenant.tenant_id, &tenant.connection_id),
+            &SealContext::connection_secret(tenant.tenant_id, &tenant.connection_id),
         )
         .map_err(|e| anyhow!("opening the template connection secret: {e}"))?;
     let mut ids_out = Vec::with_capacity(count);
@@ -311,7 +310,7 @@ pub async fn bulk_connections(
             let id = id_with_prefix("con_", 16);
             secrets.push(sealer.seal_str(
                 secret.expose_secret(),
-                &secret_context(tenant.tenant_id, &id),
+                &SealContext::connection_secret(tenant.tenant_id, &id),
             ));
             names.push(format!("bench-{i:05}"));
             tenant_ids.push(tenant.tenant_id);

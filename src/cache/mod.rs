@@ -11,6 +11,9 @@
 //! connected the cache is bypassed entirely: reads go to the database.
 
 pub mod listener;
+mod verifying_keys;
+
+pub use verifying_keys::VerifyingKeys;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -22,7 +25,8 @@ use moka::sync::Cache;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::crypto::seal::Sealer;
+use crate::crypto::claims::AccessClaims;
+use crate::crypto::seal::{SealContext, Sealer};
 use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::clients::{Client, ClientGrant};
@@ -71,11 +75,13 @@ pub struct ConfigCache {
     grants: Keyed<(Uuid, String, String), Option<Arc<ClientGrant>>>,
     issued_tokens: Keyed<IssuedTokenKey, Arc<IssuedToken>>,
     /// Access tokens that passed verification, by (tenant, SHA-256 of audience and token).
-    verified_tokens: Keyed<(Uuid, [u8; 32]), Arc<crate::tokens::AccessClaims>>,
+    verified_tokens: Keyed<(Uuid, [u8; 32]), Arc<AccessClaims>>,
     connections_by_name: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
     connections_by_id: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
     signing_keys: Keyed<Uuid, Arc<SigningKey>>,
     published_keys: Keyed<Uuid, Arc<Vec<StoredKey>>>,
+    /// The published keys parsed for verification.
+    pub verifying_keys: VerifyingKeys,
     /// Per-tenant generation; `HOSTS` stands for host routing.
     generations: RwLock<HashMap<Uuid, u64>>,
     /// Bumped when everything is dropped (listener reconnected), part of every tag.
@@ -99,6 +105,7 @@ impl ConfigCache {
             connections_by_id: Cache::new(capacity),
             signing_keys: Cache::new(capacity),
             published_keys: Cache::new(capacity),
+            verifying_keys: VerifyingKeys::default(),
             generations: RwLock::default(),
             epoch: AtomicU64::new(1),
             live: AtomicBool::new(false),
@@ -324,7 +331,7 @@ impl ConfigCache {
         &self,
         tenant_id: Uuid,
         digest: [u8; 32],
-    ) -> Option<Arc<crate::tokens::AccessClaims>> {
+    ) -> Option<Arc<AccessClaims>> {
         self.current(&self.verified_tokens, &(tenant_id, digest), tenant_id)
     }
 
@@ -335,7 +342,7 @@ impl ConfigCache {
         tenant_id: Uuid,
         digest: [u8; 32],
         version: u64,
-        claims: Arc<crate::tokens::AccessClaims>,
+        claims: Arc<AccessClaims>,
     ) {
         self.keep(&self.verified_tokens, (tenant_id, digest), version, claims);
     }
@@ -395,7 +402,7 @@ impl ConfigCache {
                 .ok_or_else(|| anyhow::anyhow!("tenant has no current signing key"))?;
             let der = sealer.open(
                 &stored.private_key_sealed,
-                &crate::services::keys::seal_context(tenant_id, &stored.kid),
+                &SealContext::signing_key(tenant_id, &stored.kid),
             )?;
             Ok(Arc::new(SigningKey::from_pkcs8(&stored.kid, &der)?))
         })
@@ -412,7 +419,7 @@ impl ConfigCache {
             let keys = db::signing_keys::published(
                 pool,
                 tenant_id,
-                crate::services::keys::retired_key_retention(),
+                crate::crypto::signing::retired_key_retention(),
             )
             .await?;
             // Only public halves are kept in memory.
@@ -440,7 +447,7 @@ async fn live_connection(
             .into_iter()
             .collect();
     let upstream =
-        crate::services::connections::upstream(sealer, &connection).map_err(|e| format!("{e:#}"));
+        crate::providers::open_upstream(sealer, &connection).map_err(|e| format!("{e:#}"));
     Ok(LiveConnection {
         connection,
         enabled_clients,

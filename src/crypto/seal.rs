@@ -21,9 +21,42 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone, Debug)]
 pub struct SealContext(String);
 
+/// Every purpose a value is sealed for, named in one place so that no two purposes can share
+/// a context by accident (a value sealed for one never opens as another).
 impl SealContext {
     pub fn new(tenant_id: Uuid, record: &str) -> Self {
         SealContext(format!("gatehouse:{tenant_id}:{record}"))
+    }
+
+    /// A connection's upstream client secret.
+    pub fn connection_secret(tenant_id: Uuid, connection_id: &str) -> Self {
+        Self::new(
+            tenant_id,
+            &format!("connection:{connection_id}:client_secret"),
+        )
+    }
+
+    /// A tenant's private signing key.
+    pub fn signing_key(tenant_id: Uuid, kid: &str) -> Self {
+        Self::new(tenant_id, &format!("signing_key:{kid}:private_key"))
+    }
+
+    /// The upstream tokens stored with a user's identity at a connection.
+    pub fn identity_tokens(tenant_id: Uuid, user_id: &str, connection_id: &str) -> Self {
+        Self::new(
+            tenant_id,
+            &format!("identity:{user_id}:{connection_id}:tokens"),
+        )
+    }
+
+    /// The claims of an opaque `/userinfo` access token.
+    pub fn userinfo_token(tenant_id: Uuid) -> Self {
+        Self::new(tenant_id, "userinfo_access_token")
+    }
+
+    /// A stored management API answer, replayed for a repeated `Idempotency-Key`.
+    pub fn idempotent_answer(tenant_id: Uuid, stored_key: &str) -> Self {
+        Self::new(tenant_id, &format!("idempotency:{stored_key}"))
     }
 }
 

@@ -26,6 +26,11 @@ pub struct GeneratedKey {
     pub public_jwk: serde_json::Value,
 }
 
+/// How long a retired key stays in the JWKS: longer than any token it signed lives.
+pub fn retired_key_retention() -> chrono::Duration {
+    chrono::Duration::hours(25)
+}
+
 pub fn generate_key() -> GeneratedKey {
     use aws_lc_rs::encoding::AsDer;
     let key_pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 generation succeeds");

@@ -5,6 +5,7 @@ pub mod admins;
 pub mod clients;
 pub mod connections;
 pub mod events;
+pub mod failure;
 pub mod idempotency;
 pub mod login;
 pub mod sessions;
@@ -71,9 +72,24 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     Ok(())
 }
 
-/// True for a unique-constraint violation, which callers turn into a 409.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+/// True for a unique-constraint violation.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+/// Turns a write's unique-constraint violation (a name or key taken) into the caller's own
+/// error, a conflict; every other failure stays what it was.
+pub trait OnConstraint<T> {
+    fn on_constraint<E: From<sqlx::Error>>(self, conflict: impl FnOnce() -> E) -> Result<T, E>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint<E: From<sqlx::Error>>(self, conflict: impl FnOnce() -> E) -> Result<T, E> {
+        match self {
+            Err(e) if is_unique_violation(&e) => Err(conflict()),
+            other => other.map_err(E::from),
+        }
+    }
 }
 
 /// True for input PostgreSQL refuses to store or compare (a NUL byte in text, an invalid

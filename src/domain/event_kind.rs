@@ -19,17 +19,28 @@ const fn kind(name: &'static str, auth0_code: &'static str) -> EventKind {
 /// Operation"): every configuration change is one.
 pub const MANAGEMENT_OPERATION: &str = "sapi";
 
+/// The login path's kinds, by name (what the code that writes or reads them refers to).
+pub const LOGIN_SUCCESS: &str = "login_success";
+pub const LOGIN_FAILURE: &str = "login_failure";
+pub const CODE_REDEEMED: &str = "code_redeemed";
+pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
+pub const REFRESH_TOKEN_EXCHANGED: &str = "refresh_token_exchanged";
+pub const REFRESH_TOKEN_REFUSED: &str = "refresh_token_refused";
+pub const REFRESH_TOKEN_REVOKED: &str = "refresh_token_revoked";
+pub const CLIENT_CREDENTIALS_EXCHANGED: &str = "client_credentials_exchanged";
+pub const CLIENT_CREDENTIALS_REFUSED: &str = "client_credentials_refused";
+
 /// Every kind of event Gatehouse writes, in the order the dashboard's filter lists them.
 pub const EVENT_KINDS: &[EventKind] = &[
-    kind("login_success", "s"),
-    kind("login_failure", "f"),
-    kind("code_redeemed", "seacft"),
-    kind("code_redemption_failed", "feacft"),
-    kind("refresh_token_exchanged", "sertft"),
-    kind("refresh_token_refused", "fertft"),
-    kind("refresh_token_revoked", "srrt"),
-    kind("client_credentials_exchanged", "seccft"),
-    kind("client_credentials_refused", "feccft"),
+    kind(LOGIN_SUCCESS, "s"),
+    kind(LOGIN_FAILURE, "f"),
+    kind(CODE_REDEEMED, "seacft"),
+    kind(CODE_REDEMPTION_FAILED, "feacft"),
+    kind(REFRESH_TOKEN_EXCHANGED, "sertft"),
+    kind(REFRESH_TOKEN_REFUSED, "fertft"),
+    kind(REFRESH_TOKEN_REVOKED, "srrt"),
+    kind(CLIENT_CREDENTIALS_EXCHANGED, "seccft"),
+    kind(CLIENT_CREDENTIALS_REFUSED, "feccft"),
     kind("connection_created", MANAGEMENT_OPERATION),
     kind("connection_updated", MANAGEMENT_OPERATION),
     kind("connection_clients_updated", MANAGEMENT_OPERATION),

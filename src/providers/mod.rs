@@ -5,7 +5,10 @@ pub mod exact;
 pub mod upstream_http;
 
 use futures_util::future::BoxFuture;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::crypto::seal::{SealContext, Sealer};
+use crate::db::connections::Connection;
 
 use crate::db::users::RootAttributes;
 use crate::domain::{BaseUrl, FieldError};
@@ -121,6 +124,30 @@ impl UpstreamError {
             _ => "server_error",
         }
     }
+}
+
+/// The provider and the opened upstream settings of a stored connection, for a login.
+pub fn open_upstream(
+    sealer: &Sealer,
+    connection: &Connection,
+) -> anyhow::Result<(&'static dyn Provider, UpstreamConfig)> {
+    let provider = by_strategy(&connection.strategy)
+        .ok_or_else(|| anyhow::anyhow!("unknown strategy {}", connection.strategy))?;
+    let sealed = connection.client_secret_sealed.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "connection {} has no client secret",
+            connection.connection_id
+        )
+    })?;
+    let secret = sealer.open_string(
+        sealed,
+        &SealContext::connection_secret(connection.tenant_id, &connection.connection_id),
+    )?;
+    let config = provider.upstream_config(
+        &connection.options,
+        SecretString::from(secret.expose_secret().to_owned()),
+    )?;
+    Ok((provider, config))
 }
 
 pub trait Provider: Send + Sync {

@@ -5,4 +5,5 @@ pub mod api;
 pub mod dashboard;
 pub mod health;
 pub mod login;
+pub mod metrics;
 pub mod static_files;

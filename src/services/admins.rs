@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::crypto::password;
 use crate::db;
+use crate::db::OnConstraint;
 use crate::db::admins::Admin;
 use crate::domain::FieldError;
 
@@ -42,12 +43,11 @@ pub async fn create(
     let hash = tokio::task::spawn_blocking(move || password::hash_password(&password))
         .await
         .map_err(|e| ServiceError::Internal(e.into()))?;
-    match db::admins::insert(pool, &email, &hash, is_operator).await {
-        Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Conflict(format!(
-            "An admin with the e-mail {email} already exists"
-        ))),
-        other => Ok(other?),
-    }
+    db::admins::insert(pool, &email, &hash, is_operator)
+        .await
+        .on_constraint(|| {
+            ServiceError::Conflict(format!("An admin with the e-mail {email} already exists"))
+        })
 }
 
 /// Hashes on the blocking pool: argon2id takes tens of milliseconds of CPU.
@@ -148,14 +148,13 @@ pub async fn invite(
             };
             password::check_password_rules(&chosen).map_err(|m| FieldError::new("password", m))?;
             let hash = hash(&chosen).await?;
-            let admin = match db::admins::insert(pool, &email, &hash, false).await {
-                Err(e) if db::is_unique_violation(&e) => {
-                    return Err(ServiceError::Conflict(format!(
+            let admin = db::admins::insert(pool, &email, &hash, false)
+                .await
+                .on_constraint(|| {
+                    ServiceError::Conflict(format!(
                         "An admin with the e-mail {email} was created meanwhile; try again"
-                    )))
-                }
-                other => other?,
-            };
+                    ))
+                })?;
             (admin, generated)
         }
     };

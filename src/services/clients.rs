@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::crypto::random::{id_with_prefix, opaque_token, token_hash};
 use crate::db;
+use crate::db::OnConstraint;
 use crate::db::clients::{Client, ClientFields, ClientGrant};
 use crate::domain::{
     AppType, DisplayName, FieldError, GrantType, RedirectUri, TokenEndpointAuthMethod, WebOrigin,
@@ -295,7 +296,7 @@ pub async fn create_grant(
             "the client does not have the client_credentials grant type",
         )));
     }
-    let grant = match db::clients::insert_grant(
+    let grant = db::clients::insert_grant(
         &mut *tx,
         tenant_id,
         &id_with_prefix("cgr_", 16),
@@ -304,14 +305,9 @@ pub async fn create_grant(
         &scopes,
     )
     .await
-    {
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(ServiceError::Conflict(
-                "A client grant for this client and audience already exists".into(),
-            ))
-        }
-        other => other?,
-    };
+    .on_constraint(|| {
+        ServiceError::Conflict("A client grant for this client and audience already exists".into())
+    })?;
     audit(&mut tx, tenant_id, "client_grant_created", &client, actor).await?;
     tx.commit().await?;
     Ok(grant)

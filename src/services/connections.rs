@@ -2,18 +2,20 @@
 //! optimistic concurrency through the version, and the applications they are enabled for.
 
 use super::Actor;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::Value;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
 use crate::crypto::random::id_with_prefix;
 use crate::crypto::seal::{SealContext, Sealer};
 use crate::db;
+use crate::db::OnConstraint;
 use crate::db::connections::{Connection, ConnectionFields};
 use crate::domain::{ConnectionName, DisplayName, FieldError};
-use crate::providers::{self, Provider, UpstreamConfig};
-use crate::state::AppState;
+use crate::providers::{self, Provider};
+use crate::cache::ConfigCache;
 
 /// A connection with the clients it is enabled for: what the API and dashboard show.
 #[derive(Clone, Debug)]
@@ -34,13 +36,6 @@ pub struct ConnectionInput {
     pub show_as_button: Option<bool>,
     pub realms: Option<Vec<String>>,
     pub metadata: Option<Value>,
-}
-
-pub fn secret_context(tenant_id: Uuid, connection_id: &str) -> SealContext {
-    SealContext::new(
-        tenant_id,
-        &format!("connection:{connection_id}:client_secret"),
-    )
 }
 
 fn provider(strategy: &str) -> Result<&'static dyn Provider, FieldError> {
@@ -121,7 +116,7 @@ pub async fn create(
     let secret = parsed.client_secret.as_ref().map(|s| {
         sealer.seal_str(
             s.expose_secret(),
-            &secret_context(tenant_id, &connection_id),
+            &SealContext::connection_secret(tenant_id, &connection_id),
         )
     });
     let fields = ConnectionFields {
@@ -140,7 +135,7 @@ pub async fn create(
         },
     };
     let mut tx = pool.begin().await?;
-    let connection = match db::connections::insert(
+    let connection = db::connections::insert(
         &mut *tx,
         tenant_id,
         &connection_id,
@@ -149,14 +144,9 @@ pub async fn create(
         &fields,
     )
     .await
-    {
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(ServiceError::Conflict(
-                "A connection with the same name already exists".into(),
-            ))
-        }
-        other => other?,
-    };
+    .on_constraint(|| {
+        ServiceError::Conflict("A connection with the same name already exists".into())
+    })?;
     let enabled = input.enabled_clients.clone().unwrap_or_default();
     set_enabled_in_tx(&mut tx, tenant_id, &connection_id, &enabled, true).await?;
     audit(&mut tx, tenant_id, "connection_created", &connection, actor).await?;
@@ -200,7 +190,7 @@ pub async fn update(
             let parsed = provider.parse_options(options, current.client_secret_sealed.is_some())?;
             let secret = match parsed.client_secret {
                 Some(s) => Some(
-                    sealer.seal_str(s.expose_secret(), &secret_context(tenant_id, connection_id)),
+                    sealer.seal_str(s.expose_secret(), &SealContext::connection_secret(tenant_id, connection_id)),
                 ),
                 None => current.client_secret_sealed.clone(),
             };
@@ -362,13 +352,14 @@ pub async fn view(
 /// notification's delay (milliseconds) behind a change made through another node. Changes go
 /// through [`view`], which always reads the database.
 pub async fn cached_view(
-    state: &AppState,
+    cache: &ConfigCache,
+    pool: &PgPool,
+    sealer: &Sealer,
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<ConnectionView, ServiceError> {
-    let live = state
-        .cache
-        .connection_by_id(&state.pool, &state.sealer, tenant_id, connection_id)
+    let live = cache
+        .connection_by_id(pool, sealer, tenant_id, connection_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let mut enabled_clients: Vec<String> = live.enabled_clients.iter().cloned().collect();
@@ -377,30 +368,6 @@ pub async fn cached_view(
         connection: live.connection.clone(),
         enabled_clients,
     })
-}
-
-/// The provider and the opened upstream settings of a connection, for a login.
-pub fn upstream(
-    sealer: &Sealer,
-    connection: &Connection,
-) -> anyhow::Result<(&'static dyn Provider, UpstreamConfig)> {
-    let provider = providers::by_strategy(&connection.strategy)
-        .ok_or_else(|| anyhow::anyhow!("unknown strategy {}", connection.strategy))?;
-    let sealed = connection.client_secret_sealed.as_deref().ok_or_else(|| {
-        anyhow::anyhow!(
-            "connection {} has no client secret",
-            connection.connection_id
-        )
-    })?;
-    let secret = sealer.open_string(
-        sealed,
-        &secret_context(connection.tenant_id, &connection.connection_id),
-    )?;
-    let config = provider.upstream_config(
-        &connection.options,
-        SecretString::from(secret.expose_secret().to_owned()),
-    )?;
-    Ok((provider, config))
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

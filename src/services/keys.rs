@@ -9,15 +9,6 @@ use crate::crypto::seal::{SealContext, Sealer};
 use crate::crypto::signing::generate_key;
 use crate::db;
 
-/// How long a retired key stays in the JWKS: longer than any token it signed lives.
-pub fn retired_key_retention() -> chrono::Duration {
-    chrono::Duration::hours(25)
-}
-
-pub fn seal_context(tenant_id: Uuid, kid: &str) -> SealContext {
-    SealContext::new(tenant_id, &format!("signing_key:{kid}:private_key"))
-}
-
 /// Generates a key on the blocking pool and stores it as the tenant's current key.
 pub async fn create_current(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
@@ -29,7 +20,7 @@ pub async fn create_current(
         .context("key generation task")?;
     let sealed = sealer.seal(
         &generated.pkcs8_der,
-        &seal_context(tenant_id, &generated.kid),
+        &SealContext::signing_key(tenant_id, &generated.kid),
     );
     db::signing_keys::insert_current(
         &mut **tx,

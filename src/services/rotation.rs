@@ -18,17 +18,17 @@ const COLUMNS: &[SealedColumn] = &[
     SealedColumn {
         select: "SELECT tenant_id, connection_id, '' AS extra, client_secret_sealed FROM connections WHERE client_secret_sealed IS NOT NULL",
         update: "UPDATE connections SET client_secret_sealed = $4 WHERE tenant_id = $1 AND connection_id = $2 AND client_secret_sealed = $3",
-        context: |t, id, _| crate::services::connections::secret_context(t, id),
+        context: |t, id, _| SealContext::connection_secret(t, id),
     },
     SealedColumn {
         select: "SELECT tenant_id, kid, '' AS extra, private_key_sealed FROM signing_keys",
         update: "UPDATE signing_keys SET private_key_sealed = $4 WHERE tenant_id = $1 AND kid = $2 AND private_key_sealed = $3",
-        context: |t, kid, _| crate::services::keys::seal_context(t, kid),
+        context: |t, kid, _| SealContext::signing_key(t, kid),
     },
     SealedColumn {
         select: "SELECT tenant_id, user_id, connection_id AS extra, tokens_sealed FROM identities WHERE tokens_sealed IS NOT NULL",
         update: "UPDATE identities SET tokens_sealed = $4 WHERE tenant_id = $1 AND user_id = $2 AND tokens_sealed = $3",
-        context: |t, user, conn| crate::routes::login::callback::tokens_context(t, user, conn),
+        context: |t, user, conn| SealContext::identity_tokens(t, user, conn),
     },
 ];
 

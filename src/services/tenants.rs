@@ -3,10 +3,11 @@
 
 use uuid::Uuid;
 
-use super::ServiceError;
+use super::{Actor, ServiceError};
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
 use crate::db;
+use crate::db::OnConstraint;
 use crate::db::clients::ClientFields;
 use crate::db::tenants::Tenant;
 use crate::domain::{DisplayName, HostName, TenantSlug};
@@ -43,25 +44,20 @@ pub async fn create(
     }
 
     let mut tx = pool.begin().await?;
-    let tenant =
-        match db::tenants::insert(&mut *tx, Uuid::new_v4(), slug.as_str(), &display_name).await {
-            Err(e) if db::is_unique_violation(&e) => {
-                return Err(ServiceError::Conflict(format!(
-                    "A tenant with the slug `{slug}` already exists"
-                )))
-            }
-            other => other?,
-        };
+    let tenant = db::tenants::insert(&mut *tx, Uuid::new_v4(), slug.as_str(), &display_name)
+        .await
+        .on_constraint(|| {
+            ServiceError::Conflict(format!("A tenant with the slug `{slug}` already exists"))
+        })?;
     for d in &domains {
-        match db::tenants::add_domain(&mut *tx, tenant.tenant_id, d.as_str()).await {
-            Err(e) if db::is_unique_violation(&e) => {
-                return Err(ServiceError::Conflict(format!(
+        db::tenants::add_domain(&mut *tx, tenant.tenant_id, d.as_str())
+            .await
+            .on_constraint(|| {
+                ServiceError::Conflict(format!(
                     "The domain `{}` already belongs to a tenant",
                     d.as_str()
-                )))
-            }
-            other => other?,
-        }
+                ))
+            })?;
     }
     crate::services::keys::create_current(&mut tx, sealer, tenant.tenant_id).await?;
     let tester = ClientFields {
@@ -95,4 +91,92 @@ pub async fn create(
 /// The canonical host of a tenant and its issuer.
 pub fn canonical_host(settings: &Settings, tenant: &Tenant) -> String {
     settings.tenant_host(&tenant.slug)
+}
+
+/// Renames a tenant, with its audit event, in one transaction.
+pub async fn rename(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    name: &DisplayName,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let mut tx = pool.begin().await?;
+    db::tenants::update_display_name(&mut *tx, tenant_id, name.as_str()).await?;
+    audit(
+        &mut tx,
+        tenant_id,
+        "tenant_updated",
+        format!("Display name set to {}", name.as_str()),
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds a custom domain (already checked against the base domain); a domain another tenant
+/// has is a conflict.
+pub async fn add_domain(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    domain: &HostName,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let mut tx = pool.begin().await?;
+    db::tenants::add_domain(&mut *tx, tenant_id, domain.as_str())
+        .await
+        .on_constraint(|| {
+            ServiceError::Conflict("This domain already belongs to a tenant.".to_owned())
+        })?;
+    audit(
+        &mut tx,
+        tenant_id,
+        "tenant_domain_added",
+        format!("Custom domain {} added", domain.as_str()),
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a custom domain; false when the tenant did not have it.
+pub async fn remove_domain(
+    pool: &sqlx::PgPool,
+    tenant_id: Uuid,
+    domain: &str,
+    actor: &Actor,
+) -> Result<bool, ServiceError> {
+    let mut tx = pool.begin().await?;
+    if !db::tenants::remove_domain(&mut *tx, tenant_id, domain).await? {
+        return Ok(false);
+    }
+    audit(
+        &mut tx,
+        tenant_id,
+        "tenant_domain_removed",
+        format!("Custom domain {domain} removed"),
+        actor,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    kind: &'static str,
+    description: String,
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
+    let event = db::events::NewEvent {
+        event_type: kind,
+        description,
+        ..Default::default()
+    }
+    .by(actor);
+    db::events::record(&mut **tx, tenant_id, &event)
+        .await
+        .map(|_| ())
 }

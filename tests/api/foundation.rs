@@ -370,13 +370,13 @@ async fn a_sealed_secret_moved_to_another_row_does_not_open() {
             .await
             .unwrap()
             .unwrap();
-    assert!(services::connections::upstream(&app.state.sealer, &moved).is_err());
+    assert!(gatehouse::providers::open_upstream(&app.state.sealer, &moved).is_err());
     let original =
         gatehouse::db::connections::by_id(&app.pool, tenant.tenant_id, &a.connection.connection_id)
             .await
             .unwrap()
             .unwrap();
-    assert!(services::connections::upstream(&app.state.sealer, &original).is_ok());
+    assert!(gatehouse::providers::open_upstream(&app.state.sealer, &original).is_ok());
 }
 
 #[tokio::test]

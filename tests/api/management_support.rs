@@ -146,7 +146,7 @@ impl Api {
             .sealer
             .open(
                 &stored.private_key_sealed,
-                &services::keys::seal_context(self.tenant.tenant_id, &stored.kid),
+                &gatehouse::crypto::seal::SealContext::signing_key(self.tenant.tenant_id, &stored.kid),
             )
             .unwrap();
         let key = RsaKeyPair::from_pkcs8(&der).unwrap();

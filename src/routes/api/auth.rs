@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::services::Actor;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::tokens::{self, AccessClaims, Rejection};
+use crate::services::tokens::{self, AccessClaims, Rejection};
 
 /// A verified management API token of the tenant this request is for.
 pub struct ManagementToken {
@@ -80,7 +80,7 @@ async fn verify(req: HttpRequest) -> Result<ManagementToken, actix_web::Error> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
     let audience = tenant.management_audience();
-    match tokens::verify_access_token(state, &tenant, token, &audience).await {
+    match tokens::verify_access_token(&state.cache, &state.pool, &tenant, token, &audience).await {
         Ok(claims) => Ok(ManagementToken {
             requester: Requester::of(&req, &state.settings.trusted_proxies),
             tenant,

@@ -21,7 +21,7 @@ const KIND: &str = "client grant";
 const MAX_SCOPES: usize = 100;
 
 fn api(e: ServiceError) -> ApiError {
-    e.into_api(KIND)
+    ApiError::service(KIND, e)
 }
 
 pub fn tag(grant: &ClientGrant) -> String {

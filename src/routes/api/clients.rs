@@ -23,7 +23,7 @@ const MAX_URLS: usize = 100;
 const MAX_URL: usize = 2048;
 
 fn api(e: ServiceError) -> ApiError {
-    e.into_api(KIND)
+    ApiError::service(KIND, e)
 }
 
 fn not_found() -> ApiError {

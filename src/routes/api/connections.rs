@@ -29,7 +29,7 @@ const MAX_NAME: usize = 128;
 const MAX_ENABLED_CLIENTS: usize = 1000;
 
 pub fn api(e: ServiceError) -> ApiError {
-    e.into_api(KIND)
+    ApiError::service(KIND, e)
 }
 
 pub fn tag(connection: &Connection) -> String {
@@ -204,7 +204,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:connections")?;
     let select = FieldSelection::parse(&Query::parse(&req))?;
-    let view = service::cached_view(&state, token.tenant_id(), &id)
+    let view = service::cached_view(&state.cache, &state.pool, &state.sealer, token.tenant_id(), &id)
         .await
         .map_err(api)?;
     Ok(Reply::ok(select.apply(view_json(&view)))
@@ -288,7 +288,7 @@ pub async fn status(
     if connection.client_secret_sealed.is_none() {
         return Err(unusable("it has no client secret"));
     }
-    if let Err(e) = service::upstream(&state.sealer, connection) {
+    if let Err(e) = crate::providers::open_upstream(&state.sealer, connection) {
         tracing::warn!(connection.id = %connection.connection_id, error = format!("{e:#}"), "connection not usable");
         return Err(unusable("its options or client secret cannot be used"));
     }

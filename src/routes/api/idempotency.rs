@@ -20,10 +20,6 @@ use crate::state::AppState;
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY: usize = 255;
 
-fn seal_context(token: &ManagementToken, stored_key: &str) -> SealContext {
-    SealContext::new(token.tenant_id(), &format!("idempotency:{stored_key}"))
-}
-
 /// The key of the request, if it sent one; a malformed key is a 400.
 fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
@@ -80,7 +76,7 @@ pub async fn once(
             json!({ "body": reply.body, "etag": reply.etag, "location": reply.location });
         let sealed = state.sealer.seal(
             envelope.to_string().as_bytes(),
-            &seal_context(token, &stored_key),
+            &SealContext::idempotent_answer(token.tenant_id(), &stored_key),
         );
         db::idempotency::answer(
             &state.pool,
@@ -120,7 +116,7 @@ async fn replay(
         .and_then(|sealed| {
             state
                 .sealer
-                .open(sealed, &seal_context(token, stored_key))
+                .open(sealed, &SealContext::idempotent_answer(token.tenant_id(), stored_key))
                 .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
         })?;
     let envelope: Value = serde_json::from_slice(&opened).map_err(ApiError::internal)?;

@@ -46,7 +46,7 @@ async fn keys(state: &AppState, token: &ManagementToken) -> Result<Vec<Value>, A
     let published: Vec<String> = db::signing_keys::published(
         &state.pool,
         tenant_id,
-        services::keys::retired_key_retention(),
+        crate::crypto::signing::retired_key_retention(),
     )
     .await?
     .into_iter()

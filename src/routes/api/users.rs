@@ -26,7 +26,7 @@ const KIND: &str = "user";
 const MAX_EMAIL: usize = 320;
 
 fn api(e: ServiceError) -> ApiError {
-    e.into_api(KIND)
+    ApiError::service(KIND, e)
 }
 
 /// Auth0's date format: RFC 3339 in UTC with milliseconds.

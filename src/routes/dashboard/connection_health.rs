@@ -20,7 +20,7 @@ use crate::db::connections::Connection;
 use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
 use crate::domain::DEFAULT_EXACT_BASE_URL;
-use crate::routes::login::trace::LOGIN_FAILURE;
+use crate::domain::event_kind::LOGIN_FAILURE;
 use crate::services::health::{self, ConnectionHealth, LastFailure, Window};
 use crate::state::AppState;
 

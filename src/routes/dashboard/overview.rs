@@ -12,9 +12,8 @@ use super::session::{Role, TenantEdit, TenantView};
 use super::tenants::{issuer, tenant_layout};
 use crate::config::Settings;
 use crate::db;
-use crate::db::tenants::Tenant;
 use crate::domain::{DisplayName, FieldError, HostName};
-use crate::services;
+use crate::services::{self, tenants, ServiceError};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -118,27 +117,6 @@ pub struct SettingsForm {
     display_name: String,
 }
 
-async fn audit(
-    state: &AppState,
-    edit_tenant: &Tenant,
-    actor: crate::services::Actor,
-    kind: &'static str,
-    text: String,
-) -> Result<(), sqlx::Error> {
-    db::events::record(
-        &state.pool,
-        edit_tenant.tenant_id,
-        &db::events::NewEvent {
-            event_type: kind,
-            description: text,
-            ..Default::default()
-        }
-        .by(&actor),
-    )
-    .await
-    .map(|_| ())
-}
-
 fn as_view<T>(edit: &TenantEdit<T>) -> TenantView {
     TenantView {
         session: edit.session.clone(),
@@ -155,14 +133,11 @@ pub async fn update_settings(
     let slug = edit.tenant.slug.clone();
     match DisplayName::parse("display_name", &edit.form.display_name) {
         Ok(name) => {
-            db::tenants::update_display_name(&state.pool, edit.tenant.tenant_id, name.as_str())
-                .await?;
-            audit(
-                &state,
-                &edit.tenant,
-                edit.session.actor(),
-                "tenant_updated",
-                format!("Display name set to {}", name.as_str()),
+            tenants::rename(
+                &state.pool,
+                edit.tenant.tenant_id,
+                &name,
+                &edit.session.actor(),
             )
             .await?;
             Ok(see_other_with(
@@ -212,17 +187,15 @@ pub async fn add_domain(
     let slug = edit.tenant.slug.clone();
     let error = match check_domain(&state.settings, &edit.form.domain) {
         Ok(domain) => {
-            match db::tenants::add_domain(&state.pool, edit.tenant.tenant_id, domain.as_str()).await
-            {
+            let added = tenants::add_domain(
+                &state.pool,
+                edit.tenant.tenant_id,
+                &domain,
+                &edit.session.actor(),
+            )
+            .await;
+            match added {
                 Ok(()) => {
-                    audit(
-                        &state,
-                        &edit.tenant,
-                        edit.session.actor(),
-                        "tenant_domain_added",
-                        format!("Custom domain {} added", domain.as_str()),
-                    )
-                    .await?;
                     return Ok(see_other_with(
                         &state.settings,
                         &format!("/tenants/{slug}"),
@@ -233,9 +206,7 @@ pub async fn add_domain(
                         ),
                     ));
                 }
-                Err(e) if db::is_unique_violation(&e) => {
-                    "This domain already belongs to a tenant.".to_owned()
-                }
+                Err(ServiceError::Conflict(taken)) => taken,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -256,15 +227,14 @@ pub async fn add_domain(
 pub async fn remove_domain(state: web::Data<AppState>, edit: TenantEdit<DomainForm>) -> DashResult {
     let slug = edit.tenant.slug.clone();
     let domain = edit.form.domain.trim().to_ascii_lowercase();
-    if db::tenants::remove_domain(&state.pool, edit.tenant.tenant_id, &domain).await? {
-        audit(
-            &state,
-            &edit.tenant,
-            edit.session.actor(),
-            "tenant_domain_removed",
-            format!("Custom domain {domain} removed"),
-        )
-        .await?;
+    if tenants::remove_domain(
+        &state.pool,
+        edit.tenant.tenant_id,
+        &domain,
+        &edit.session.actor(),
+    )
+    .await?
+    {
         Ok(see_other_with(
             &state.settings,
             &format!("/tenants/{slug}"),

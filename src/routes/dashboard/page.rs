@@ -76,7 +76,7 @@ impl From<sqlx::Error> for DashError {
 
 impl From<ServiceError> for DashError {
     fn from(e: ServiceError) -> Self {
-        DashError::Page(e.into_page())
+        DashError::Page(e.into())
     }
 }
 

@@ -18,7 +18,7 @@ use crate::db;
 use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
 use crate::error::PageError;
-use crate::routes::login::trace::{CODE_REDEEMED, LOGIN_FAILURE};
+use crate::domain::event_kind::{CODE_REDEEMED, LOGIN_FAILURE};
 use crate::services::tenants::TESTER_CALLBACK_PATH;
 use crate::state::AppState;
 

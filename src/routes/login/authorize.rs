@@ -12,14 +12,15 @@ use uuid::Uuid;
 
 use super::params::Params;
 use super::redirect::{AppRedirect, ResponseMode};
-use super::trace::LoginTrace;
-use super::{browser_cookie_name, TRANSACTION_SECONDS};
-use crate::crypto::random::{opaque_token, token_hash};
+use super::browser_cookie_name;
+use crate::crypto::random::opaque_token;
 use crate::db;
 use crate::db::clients::Client;
-use crate::db::login::{LoginTransaction, NewLoginTransaction};
+use crate::db::login::LoginTransaction;
 use crate::error::PageError;
 use crate::providers::LoginStep;
+use crate::services::login::trace::LoginTrace;
+use crate::services::login::{start, TRANSACTION_SECONDS};
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -115,7 +116,7 @@ pub async fn get(
         Ok(r) => r,
         Err((error, description)) => {
             trace
-                .fail(&state, &tenant, LoginStep::Authorize, &description, None)
+                .fail(&state.login(), &tenant, LoginStep::Authorize, &description, None)
                 .await;
             return Ok(back.error(error, &description));
         }
@@ -133,7 +134,7 @@ pub async fn get(
     let Some(live) = live else {
         let description = "the connection does not exist or is not enabled for this application";
         trace
-            .fail(&state, &tenant, LoginStep::Authorize, description, None)
+            .fail(&state.login(), &tenant, LoginStep::Authorize, description, None)
             .await;
         return Ok(back.error("invalid_request", description));
     };
@@ -144,7 +145,7 @@ pub async fn get(
             tracing::error!(error = %e, trace_id = %trace_id, "connection cannot be used");
             trace
                 .fail(
-                    &state,
+                    &state.login(),
                     &tenant,
                     LoginStep::Authorize,
                     "the connection is misconfigured",
@@ -163,8 +164,6 @@ pub async fn get(
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() >= 32 && v.len() <= 64)
         .unwrap_or_else(|| opaque_token(32));
-    let upstream_state = opaque_token(32);
-    let now = Utc::now();
     let txn = LoginTransaction {
         trace_id,
         client_id: client.client_id.clone(),
@@ -175,23 +174,17 @@ pub async fn get(
         nonce: request.nonce,
         scope: request.scope,
         code_challenge: request.code_challenge,
-        created_at: now,
+        created_at: Utc::now(),
     };
-    db::login::insert_transaction(
-        &state.pool,
-        tenant.id(),
-        NewLoginTransaction {
-            state_hash: &token_hash(&upstream_state),
-            browser_hash: &token_hash(&browser),
-            txn: &txn,
-            expires_at: now + chrono::Duration::seconds(TRANSACTION_SECONDS),
-        },
+    let location = start::begin(
+        &state.login(),
+        &tenant,
+        &connection.name,
+        (provider, upstream),
+        &txn,
+        &browser,
     )
     .await?;
-    let location = provider.authorize_url(upstream, &tenant.url("login/callback"), &upstream_state);
-    state
-        .metrics
-        .login_started(&tenant.tenant.slug, &connection.name);
     tracing::Span::current().record("connection", connection.name.as_str());
     tracing::info!(trace_id = %trace_id, tenant.slug = %tenant.tenant.slug, client.id = %client.client_id, connection.name = %connection.name, "login started");
     let cookie = Cookie::build(cookie_name, browser)

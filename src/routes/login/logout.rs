@@ -14,7 +14,7 @@ use crate::db;
 use crate::error::PageError;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::tokens::{id_token_hint_audience, Rejection};
+use crate::services::tokens::{id_token_hint_audience, Rejection};
 
 /// Where to send the browser after logging out, as the request asked.
 struct ReturnTo<'a> {
@@ -46,7 +46,7 @@ async fn client_id(
 ) -> Result<String, PageError> {
     let hinted = match params.get("id_token_hint") {
         None => None,
-        Some(hint) => match id_token_hint_audience(state, tenant, hint).await {
+        Some(hint) => match id_token_hint_audience(&state.cache, &state.pool, tenant, hint).await {
             Ok(audience) => Some(audience),
             Err(Rejection::Invalid(_)) => return Err(PageError::bad_request(
                 "The id_token_hint of this logout request is not an ID token this tenant issued.",

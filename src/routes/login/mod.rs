@@ -10,7 +10,6 @@ pub mod params;
 pub mod redirect;
 pub mod revoke;
 pub mod token;
-pub mod trace;
 pub mod userinfo;
 
 use actix_web::http::Method;
@@ -45,15 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v2/logout", web::get().to(logout::get))
         .route("/oidc/logout", web::get().to(logout::get));
 }
-
-/// Lifetime of a login transaction (from /authorize to /login/callback).
-pub const TRANSACTION_SECONDS: i64 = 600;
-/// Lifetime of an authorization code.
-pub const CODE_SECONDS: i64 = 60;
-/// Lifetime of ID and access tokens.
-pub const TOKEN_SECONDS: i64 = 3600;
-/// Lifetime of a refresh token.
-pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
 /// The cookie binding a login transaction to the browser that started it; with the `__Host-`
 /// prefix when served over https.

@@ -6,21 +6,16 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 use std::sync::Arc;
 
-use super::token::{authenticate, parse_body, TokenError};
+use super::token::client_auth::authenticate;
+use super::token::parse_body;
 use crate::client_addr::Requester;
-use crate::crypto::random::token_hash;
-use crate::db;
 use crate::db::clients::Client;
-use crate::db::events::NewEvent;
-use crate::db::tokens::Revocation;
+use crate::error::OAuthError;
+use crate::services::login::revocation;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-
-/// The event of a revocation that ended a live grant.
-pub const REFRESH_TOKEN_REVOKED: &str = "refresh_token_revoked";
 
 pub async fn post(
     req: HttpRequest,
@@ -45,45 +40,18 @@ async fn handle(
     tenant: &TenantHost,
     state: &AppState,
     known: &mut Option<Arc<Client>>,
-) -> Result<(), TokenError> {
+) -> Result<(), OAuthError> {
     let params = parse_body(req, body)?;
     // `token_type_hint` is only a hint (RFC 7009 §2.1): refresh tokens are looked up whatever
     // it says, and an unknown value is ignored.
     let token = params
         .get("token")
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| TokenError::new("invalid_request", "token is required"))?;
+        .ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
     // A failed authentication here counts towards the lockout but is not logged: revocation
     // has no Auth0 failure event, and an unknown token is no failure.
     let client = authenticate(req, &params, tenant, state, None).await?;
     *known = Some(client.clone());
-    let mut tx = state.pool.begin().await?;
-    match db::tokens::revoke_presented(&mut *tx, tenant.id(), &token_hash(token), &client.client_id)
-        .await?
-    {
-        // An unknown token is not an error (RFC 7009 §2.2): the client's aim, a token nobody
-        // can use, holds. Access and ID tokens land here too: they are self-contained and end
-        // within the hour by themselves.
-        Revocation::Unknown => Ok(()),
-        Revocation::OtherClient => Err(TokenError::new(
-            "unauthorized_client",
-            "the token was issued to another application",
-        )),
-        Revocation::Revoked { user_id, live } => {
-            if live > 0 {
-                let event = NewEvent {
-                    event_type: REFRESH_TOKEN_REVOKED,
-                    client_id: Some(client.client_id.clone()),
-                    user_id: Some(user_id),
-                    description: format!("refresh token revoked by {}", client.name),
-                    details: json!({ "revoked_refresh_tokens": live }),
-                    requester: Requester::of(req, &state.settings.trusted_proxies),
-                    ..Default::default()
-                };
-                db::events::record(&mut *tx, tenant.id(), &event).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }
-    }
+    let requester = Requester::of(req, &state.settings.trusted_proxies);
+    Ok(revocation::revoke(&state.login(), tenant, &client, token, &requester).await?)
 }

@@ -2,20 +2,16 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::db;
+use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::tokens::{is_opaque, open_userinfo_token, verify_access_token, Rejection};
+use crate::services::tokens::{is_opaque, open_userinfo_token, verify_access_token, Rejection};
 
 fn unauthorized(description: &str) -> HttpResponse {
-    HttpResponse::Unauthorized()
-        .insert_header((
-            header::WWW_AUTHENTICATE,
-            format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
-        ))
-        .json(json!({ "error": "invalid_token", "error_description": description }))
+    OAuthError::invalid_token(description).response()
 }
 
 pub async fn handle(
@@ -61,7 +57,7 @@ async fn answer(
     let verified = if is_opaque(token) {
         open_userinfo_token(&state.sealer, tenant, token, &audience)
     } else {
-        verify_access_token(state, tenant, token, &audience).await
+        verify_access_token(&state.cache, &state.pool, tenant, token, &audience).await
     };
     let claims = match verified {
         Ok(c) => c,
@@ -76,7 +72,7 @@ async fn answer(
     let res = match db::users::by_id(&state.pool, tenant.id(), &claims.sub).await {
         Ok(Some(user)) if !user.blocked => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(Value::Object(super::token::user_claims(
+            .json(Value::Object(crate::services::login::user_claims(
                 &user,
                 &claims.scope,
             ))),

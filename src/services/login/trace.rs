@@ -6,21 +6,13 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::LoginContext;
 use crate::client_addr::Requester;
 use crate::db;
 use crate::db::events::NewEvent;
+use crate::domain::event_kind::{LOGIN_FAILURE, LOGIN_SUCCESS};
 use crate::providers::{LoginStep, UpstreamError};
-use crate::state::AppState;
-use crate::tenancy::TenantHost;
-
-pub const LOGIN_SUCCESS: &str = "login_success";
-pub const LOGIN_FAILURE: &str = "login_failure";
-pub const CODE_REDEEMED: &str = "code_redeemed";
-pub const CODE_REDEMPTION_FAILED: &str = "code_redemption_failed";
-pub const REFRESH_TOKEN_EXCHANGED: &str = "refresh_token_exchanged";
-pub const REFRESH_TOKEN_REFUSED: &str = "refresh_token_refused";
-pub const CLIENT_CREDENTIALS_EXCHANGED: &str = "client_credentials_exchanged";
-pub const CLIENT_CREDENTIALS_REFUSED: &str = "client_credentials_refused";
+use crate::services::hosts::TenantHost;
 
 #[derive(Clone)]
 pub struct LoginTrace {
@@ -75,13 +67,13 @@ impl LoginTrace {
     /// and counts it.
     pub async fn fail(
         mut self,
-        state: &AppState,
+        cx: &LoginContext<'_>,
         tenant: &TenantHost,
         step: LoginStep,
         description: &str,
         upstream: Option<&UpstreamError>,
     ) {
-        state.metrics.login_failed(
+        cx.metrics.login_failed(
             &tenant.tenant.slug,
             self.connection.as_deref().unwrap_or("none"),
             step,
@@ -105,7 +97,7 @@ impl LoginTrace {
             ..Default::default()
         };
         tracing::info!(trace_id = %self.trace_id, step = step.as_str(), "login failed: {description}");
-        if let Err(e) = db::events::record(&state.pool, tenant.id(), &event).await {
+        if let Err(e) = db::events::record(cx.pool, tenant.id(), &event).await {
             tracing::warn!(error = %e, trace_id = %self.trace_id, "could not record a failed login");
         }
     }

@@ -5,62 +5,24 @@
 //! master key and bound to the tenant, so only this deployment can read them and issuing one
 //! costs microseconds instead of an RSA signature. Anything else is a rejection, never a panic.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::cache::ConfigCache;
 use crate::crypto::seal::{SealContext, Sealer};
-use crate::state::AppState;
-use crate::tenancy::TenantHost;
+use crate::services::hosts::TenantHost;
 
-/// `typ` of access tokens (RFC 9068), so an ID token (`JWT`) is never taken as one.
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-pub const ID_TOKEN_TYPE: &str = "JWT";
+pub use crate::crypto::claims::{
+    AccessClaims, Audience, ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, LEEWAY_SECONDS,
+};
+
 /// Longest token accepted for verification; anything larger is refused unread.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-pub const LEEWAY_SECONDS: u64 = 30;
-
-/// Claims of an access token (for `/userinfo` or the management API).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: Audience,
-    pub iat: i64,
-    pub exp: i64,
-    #[serde(default)]
-    pub scope: String,
-    pub azp: String,
-    pub jti: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gty: Option<String>,
-}
-
-impl AccessClaims {
-    /// Whether the token has expired, allowing [`LEEWAY_SECONDS`] of clock skew.
-    pub fn expired(&self) -> bool {
-        self.exp + (LEEWAY_SECONDS as i64) < chrono::Utc::now().timestamp()
-    }
-
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.split_whitespace()
-    }
-
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes().any(|s| s == scope)
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
 
 /// Why a token was refused (the message is safe to show).
 #[derive(Debug, thiserror::Error)]
@@ -71,17 +33,11 @@ pub enum Rejection {
     Internal(#[from] anyhow::Error),
 }
 
-/// What an opaque `/userinfo` access token is bound to: its tenant, and its purpose, so no
-/// other sealed value of the tenant opens as one.
-fn userinfo_token_context(tenant_id: Uuid) -> SealContext {
-    SealContext::new(tenant_id, "userinfo_access_token")
-}
-
 /// Seals the claims of a `/userinfo` access token into an opaque bearer token (its text uses
 /// only RFC 6750 `b64token` characters).
 pub fn seal_userinfo_token(sealer: &Sealer, tenant_id: Uuid, claims: &AccessClaims) -> String {
     let json = serde_json::to_vec(claims).expect("access claims serialise");
-    sealer.seal(&json, &userinfo_token_context(tenant_id))
+    sealer.seal(&json, &SealContext::userinfo_token(tenant_id))
 }
 
 /// Whether a presented token is an opaque one (sealed) rather than a JWT. A JWT starts with its
@@ -102,7 +58,7 @@ pub fn open_userinfo_token(
         return Err(Rejection::Invalid("token too large"));
     }
     let json = sealer
-        .open(token, &userinfo_token_context(tenant.id()))
+        .open(token, &SealContext::userinfo_token(tenant.id()))
         .map_err(|_| Rejection::Invalid("invalid token"))?;
     let claims: AccessClaims =
         serde_json::from_slice(&json).map_err(|_| Rejection::Invalid("invalid token"))?;
@@ -122,17 +78,12 @@ pub fn open_userinfo_token(
     Ok(claims)
 }
 
-/// Parsed public keys by (tenant, kid), like the key ring for private keys.
-#[derive(Default)]
-pub struct VerifyingKeys {
-    parsed: RwLock<HashMap<(Uuid, String), Arc<DecodingKey>>>,
-}
-
 /// Verifies a JWT access token for `audience`. A token this node already verified under the
 /// tenant's current keys is not verified again (an API client sends the same token for an
 /// hour); only its expiry is checked.
 pub async fn verify_access_token(
-    state: &AppState,
+    cache: &ConfigCache,
+    pool: &PgPool,
     tenant: &TenantHost,
     token: &str,
     audience: &str,
@@ -146,19 +97,17 @@ pub async fn verify_access_token(
         .chain_update(token)
         .finalize()
         .into();
-    if let Some(claims) = state.cache.verified_token(tenant.id(), digest) {
+    if let Some(claims) = cache.verified_token(tenant.id(), digest) {
         if claims.expired() {
             return Err(Rejection::Invalid("token expired"));
         }
         return Ok((*claims).clone());
     }
-    let version = state.cache.version(tenant.id());
+    let version = cache.version(tenant.id());
     let kid = check_header(token)?;
-    let key = decoding_key(state, tenant.id(), &kid).await?;
+    let key = decoding_key(cache, pool, tenant.id(), &kid).await?;
     let claims = verify_with_key(token, &key, tenant.issuer.as_str(), audience)?;
-    state
-        .cache
-        .remember_verified(tenant.id(), digest, version, Arc::new(claims.clone()));
+    cache.remember_verified(tenant.id(), digest, version, Arc::new(claims.clone()));
     Ok(claims)
 }
 
@@ -215,7 +164,8 @@ pub fn verify_with_key(
 /// is not, since logouts usually come after the ID token expired (OpenID Connect RP-Initiated
 /// Logout §2).
 pub async fn id_token_hint_audience(
-    state: &AppState,
+    cache: &ConfigCache,
+    pool: &PgPool,
     tenant: &TenantHost,
     token: &str,
 ) -> Result<Vec<String>, Rejection> {
@@ -238,7 +188,7 @@ pub async fn id_token_hint_audience(
         return Err(Rejection::Invalid("not an ID token of this tenant"));
     }
     let kid = header.kid.ok_or(Rejection::Invalid("token has no kid"))?;
-    let key = decoding_key(state, tenant.id(), &kid).await?;
+    let key = decoding_key(cache, pool, tenant.id(), &kid).await?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[tenant.issuer.as_str()]);
     validation.validate_exp = false;
@@ -254,41 +204,22 @@ pub async fn id_token_hint_audience(
 
 /// The tenant's published key with this kid (current, or retired within the retention).
 async fn decoding_key(
-    state: &AppState,
+    cache: &ConfigCache,
+    pool: &PgPool,
     tenant_id: Uuid,
     kid: &str,
 ) -> Result<Arc<DecodingKey>, Rejection> {
-    let published = state
-        .cache
-        .published_keys(&state.pool, tenant_id)
+    let published = cache
+        .published_keys(pool, tenant_id)
         .await
         .map_err(|e| Rejection::Internal(e.into()))?;
-    let Some(stored) = published.iter().find(|k| k.kid == kid).cloned() else {
+    let Some(stored) = published.iter().find(|k| k.kid == kid) else {
         return Err(Rejection::Invalid("unknown signing key"));
     };
-    let cache_key = (tenant_id, stored.kid.clone());
-    if let Some(key) = state
+    cache
         .verifying_keys
-        .parsed
-        .read()
-        .expect("verifying keys lock")
-        .get(&cache_key)
-    {
-        return Ok(key.clone());
-    }
-    let jwk: jsonwebtoken::jwk::Jwk =
-        serde_json::from_value(stored.public_jwk).map_err(|e| Rejection::Internal(e.into()))?;
-    let key = Arc::new(DecodingKey::from_jwk(&jwk).map_err(|e| Rejection::Internal(e.into()))?);
-    let mut parsed = state
-        .verifying_keys
-        .parsed
-        .write()
-        .expect("verifying keys lock");
-    if parsed.len() > 10_000 {
-        parsed.clear();
-    }
-    parsed.insert(cache_key, key.clone());
-    Ok(key)
+        .of(tenant_id, stored)
+        .map_err(Rejection::Internal)
 }
 
 #[cfg(test)]
