@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// A key's record: `response_status` 0 means the first request is still running.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct StoredAnswer {
     pub request_hash: Vec<u8>,
     pub response_status: i32,
@@ -20,22 +20,22 @@ pub async fn claim(
     key: &str,
     request_hash: &[u8],
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2
            AND (created_at < now() - interval '24 hours'
                 OR (response_status = 0 AND created_at < now() - interval '1 minute'))",
+        tenant_id,
+        key,
     )
-    .bind(tenant_id)
-    .bind(key)
     .execute(db)
     .await?;
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_body)
          VALUES ($1, $2, $3, 0, '') ON CONFLICT DO NOTHING",
+        tenant_id,
+        key,
+        request_hash,
     )
-    .bind(tenant_id)
-    .bind(key)
-    .bind(request_hash)
     .execute(db)
     .await?
     .rows_affected();
@@ -47,12 +47,13 @@ pub async fn find(
     tenant_id: Uuid,
     key: &str,
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        StoredAnswer,
         "SELECT request_hash, response_status, response_body FROM idempotency_keys
          WHERE tenant_id = $1 AND key = $2",
+        tenant_id,
+        key,
     )
-    .bind(tenant_id)
-    .bind(key)
     .fetch_optional(db)
     .await
 }
@@ -65,14 +66,14 @@ pub async fn answer(
     status: i32,
     body: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET response_status = $3, response_body = $4
          WHERE tenant_id = $1 AND key = $2",
+        tenant_id,
+        key,
+        status,
+        body,
     )
-    .bind(tenant_id)
-    .bind(key)
-    .bind(status)
-    .bind(body)
     .execute(db)
     .await
     .map(|_| ())
@@ -84,11 +85,11 @@ pub async fn release(
     tenant_id: Uuid,
     key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND response_status = 0",
+        tenant_id,
+        key,
     )
-    .bind(tenant_id)
-    .bind(key)
     .execute(db)
     .await
     .map(|_| ())

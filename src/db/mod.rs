@@ -6,8 +6,10 @@ pub mod clients;
 pub mod connections;
 pub mod events;
 pub mod failure;
+pub mod health;
 pub mod idempotency;
 pub mod login;
+pub mod sealed;
 pub mod sessions;
 pub mod signing_keys;
 pub mod stats;
@@ -49,6 +51,14 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         })
         .connect_with(options.application_name("gatehouse"))
         .await
+}
+
+/// Answers once the database does: the readiness check.
+pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT 1 AS "one!""#)
+        .fetch_one(db)
+        .await
+        .map(|_| ())
 }
 
 /// Applies the migrations, then makes the stored events' commit order this cluster's (see

@@ -7,7 +7,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// A live session with the admin it belongs to.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct LiveSession {
     pub admin_id: Uuid,
     pub email: String,
@@ -22,13 +22,13 @@ pub async fn insert(
     csrf_token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO admin_sessions (session_hash, admin_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)",
+        session_hash,
+        admin_id,
+        csrf_token,
+        expires_at,
     )
-    .bind(session_hash)
-    .bind(admin_id)
-    .bind(csrf_token)
-    .bind(expires_at)
     .execute(db)
     .await
     .map(|_| ())
@@ -41,30 +41,32 @@ pub async fn touch(
     session_hash: &[u8],
     idle_seconds: i64,
 ) -> Result<Option<LiveSession>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        LiveSession,
         "UPDATE admin_sessions s SET last_seen_at = now() FROM admins a
          WHERE s.session_hash = $1 AND a.admin_id = s.admin_id AND s.expires_at > now()
            AND s.last_seen_at > now() - make_interval(secs => $2)
          RETURNING a.admin_id, a.email, a.is_operator, s.csrf_token",
+        session_hash,
+        idle_seconds as f64,
     )
-    .bind(session_hash)
-    .bind(idle_seconds as f64)
     .fetch_optional(db)
     .await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, session_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM admin_sessions WHERE session_hash = $1")
-        .bind(session_hash)
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query!(
+        "DELETE FROM admin_sessions WHERE session_hash = $1",
+        session_hash
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
 }
 
 /// Ends every session of an admin (removal, password change).
 pub async fn delete_for_admin(db: impl PgExecutor<'_>, admin_id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
-        .bind(admin_id)
+    sqlx::query!("DELETE FROM admin_sessions WHERE admin_id = $1", admin_id)
         .execute(db)
         .await
         .map(|r| r.rows_affected())
@@ -72,13 +74,13 @@ pub async fn delete_for_admin(db: impl PgExecutor<'_>, admin_id: Uuid) -> Result
 
 /// Deletes sessions past their absolute or idle expiry, and finished "Try" logins.
 pub async fn purge_expired(db: &sqlx::PgPool, idle_seconds: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM admin_sessions WHERE expires_at < now() OR last_seen_at < now() - make_interval(secs => $1)",
+        idle_seconds as f64,
     )
-    .bind(idle_seconds as f64)
     .execute(db)
     .await?;
-    sqlx::query("DELETE FROM try_attempts WHERE expires_at < now()")
+    sqlx::query!("DELETE FROM try_attempts WHERE expires_at < now()")
         .execute(db)
         .await?;
     Ok(())
@@ -91,14 +93,15 @@ pub async fn recent_failures(
     key: &str,
     window_seconds: i64,
 ) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT count(*), min(at) FROM signin_attempts
-         WHERE key = $1 AND at > now() - make_interval(secs => $2)",
+    let r = sqlx::query!(
+        r#"SELECT count(*) AS "failures!", min(at) AS oldest FROM signin_attempts
+           WHERE key = $1 AND at > now() - make_interval(secs => $2)"#,
+        key,
+        window_seconds as f64,
     )
-    .bind(key)
-    .bind(window_seconds as f64)
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((r.failures, r.oldest))
 }
 
 /// Records a failed sign-in under `key`, forgetting those older than the window.
@@ -107,30 +110,28 @@ pub async fn record_failure(
     key: &str,
     window_seconds: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO signin_attempts (key) VALUES ($1)")
-        .bind(key)
+    sqlx::query!("INSERT INTO signin_attempts (key) VALUES ($1)", key)
         .execute(db)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM signin_attempts WHERE key = $1 AND at < now() - make_interval(secs => $2)",
+        key,
+        window_seconds as f64,
     )
-    .bind(key)
-    .bind(window_seconds as f64)
     .execute(db)
     .await
     .map(|_| ())
 }
 
 pub async fn clear_failures(db: impl PgExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM signin_attempts WHERE key = $1")
-        .bind(key)
+    sqlx::query!("DELETE FROM signin_attempts WHERE key = $1", key)
         .execute(db)
         .await
         .map(|_| ())
 }
 
 /// A "Try" login between the dashboard and `/tester/callback`.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct TryAttempt {
     pub tenant_id: Uuid,
     pub connection_id: String,
@@ -145,17 +146,17 @@ pub async fn insert_try(
     attempt: &TryAttempt,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO try_attempts (state_hash, session_hash, tenant_id, connection_id, code_verifier, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        state_hash,
+        session_hash,
+        attempt.tenant_id,
+        attempt.connection_id,
+        attempt.code_verifier,
+        attempt.created_at,
+        expires_at,
     )
-    .bind(state_hash)
-    .bind(session_hash)
-    .bind(attempt.tenant_id)
-    .bind(&attempt.connection_id)
-    .bind(&attempt.code_verifier)
-    .bind(attempt.created_at)
-    .bind(expires_at)
     .execute(db)
     .await
     .map(|_| ())
@@ -168,12 +169,13 @@ pub async fn take_try(
     state_hash: &[u8],
     session_hash: &[u8],
 ) -> Result<Option<TryAttempt>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TryAttempt,
         "DELETE FROM try_attempts WHERE state_hash = $1 AND session_hash = $2 AND expires_at > now()
          RETURNING tenant_id, connection_id, code_verifier, created_at",
+        state_hash,
+        session_hash,
     )
-    .bind(state_hash)
-    .bind(session_hash)
     .fetch_optional(db)
     .await
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct StoredKey {
     pub kid: String,
     pub private_key_sealed: String,
@@ -15,9 +15,6 @@ pub struct StoredKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at";
-
 pub async fn insert_current(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
@@ -25,14 +22,14 @@ pub async fn insert_current(
     private_key_sealed: &str,
     public_jwk: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO signing_keys (tenant_id, kid, private_key_sealed, public_jwk, state)
          VALUES ($1, $2, $3, $4, 'current')",
+        tenant_id,
+        kid,
+        private_key_sealed,
+        public_jwk,
     )
-    .bind(tenant_id)
-    .bind(kid)
-    .bind(private_key_sealed)
-    .bind(public_jwk)
     .execute(db)
     .await
     .map(|_| ())
@@ -40,11 +37,11 @@ pub async fn insert_current(
 
 /// Marks the current key as previous (still published, no longer signing).
 pub async fn retire_current(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE signing_keys SET state = 'previous', retired_at = now()
          WHERE tenant_id = $1 AND state = 'current'",
+        tenant_id,
     )
-    .bind(tenant_id)
     .execute(db)
     .await
     .map(|_| ())
@@ -54,10 +51,12 @@ pub async fn current(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
 ) -> Result<Option<StoredKey>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 AND state = 'current'"
-    ))
-    .bind(tenant_id)
+    sqlx::query_as!(
+        StoredKey,
+        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+         FROM signing_keys WHERE tenant_id = $1 AND state = 'current'",
+        tenant_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -69,23 +68,27 @@ pub async fn published(
     tenant_id: Uuid,
     keep: chrono::Duration,
 ) -> Result<Vec<StoredKey>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM signing_keys
+    sqlx::query_as!(
+        StoredKey,
+        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+         FROM signing_keys
          WHERE tenant_id = $1
-           AND (state = 'current' OR (state = 'previous' AND retired_at > now() - $2::interval))
-         ORDER BY created_at DESC"
-    ))
-    .bind(tenant_id)
-    .bind(format!("{} seconds", keep.num_seconds()))
+           AND (state = 'current' OR (state = 'previous' AND retired_at > now() - make_interval(secs => $2)))
+         ORDER BY created_at DESC",
+        tenant_id,
+        keep.num_seconds() as f64,
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn all(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<Vec<StoredKey>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC"
-    ))
-    .bind(tenant_id)
+    sqlx::query_as!(
+        StoredKey,
+        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+         FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC",
+        tenant_id,
+    )
     .fetch_all(db)
     .await
 }
@@ -109,22 +112,26 @@ pub async fn revoke(
     tenant_id: Uuid,
     kid: &str,
 ) -> Result<Revocation, sqlx::Error> {
-    let revoked: Option<StoredKey> = sqlx::query_as(&format!(
+    let revoked = sqlx::query_as!(
+        StoredKey,
         "UPDATE signing_keys SET state = 'revoked', revoked_at = now()
-         WHERE tenant_id = $1 AND kid = $2 AND state = 'previous' RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(kid)
+         WHERE tenant_id = $1 AND kid = $2 AND state = 'previous'
+         RETURNING kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at",
+        tenant_id,
+        kid,
+    )
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(key) = revoked {
         return Ok(Revocation::Revoked(key));
     }
-    let key: Option<StoredKey> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE tenant_id = $1 AND kid = $2"
-    ))
-    .bind(tenant_id)
-    .bind(kid)
+    let key = sqlx::query_as!(
+        StoredKey,
+        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+         FROM signing_keys WHERE tenant_id = $1 AND kid = $2",
+        tenant_id,
+        kid,
+    )
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match key {

@@ -23,10 +23,7 @@ pub struct User {
     pub blocked: bool,
 }
 
-const COLUMNS: &str = "user_id, email, email_verified, name, nickname, given_name, family_name, \
-     picture, locale, logins_count, last_login, created_at, updated_at, blocked";
-
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Identity {
     pub user_id: String,
     pub connection_id: String,
@@ -61,11 +58,14 @@ pub async fn by_id(
     tenant_id: Uuid,
     user_id: &str,
 ) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(user_id)
+    sqlx::query_as!(
+        User,
+        "SELECT user_id, email, email_verified, name, nickname, given_name, family_name,
+                picture, locale, logins_count, last_login, created_at, updated_at, blocked
+         FROM users WHERE tenant_id = $1 AND user_id = $2",
+        tenant_id,
+        user_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -75,12 +75,13 @@ pub async fn identities(
     tenant_id: Uuid,
     user_id: &str,
 ) -> Result<Vec<Identity>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Identity,
         "SELECT user_id, connection_id, connection_name, provider, provider_user_id, profile_data
          FROM identities WHERE tenant_id = $1 AND user_id = $2 ORDER BY connection_name",
+        tenant_id,
+        user_id,
     )
-    .bind(tenant_id)
-    .bind(user_id)
     .fetch_all(db)
     .await
 }
@@ -94,14 +95,17 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))
-         ORDER BY created_at DESC, user_id OFFSET $3 LIMIT $4"
-    ))
-    .bind(tenant_id)
-    .bind(email)
-    .bind(offset)
-    .bind(limit)
+    sqlx::query_as!(
+        User,
+        "SELECT user_id, email, email_verified, name, nickname, given_name, family_name,
+                picture, locale, logins_count, last_login, created_at, updated_at, blocked
+         FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))
+         ORDER BY created_at DESC, user_id OFFSET $3 LIMIT $4",
+        tenant_id,
+        email,
+        offset,
+        limit,
+    )
     .fetch_all(db)
     .await
 }
@@ -112,11 +116,12 @@ pub async fn count(
     tenant_id: Uuid,
     email: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))",
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM users
+           WHERE tenant_id = $1 AND ($2::text IS NULL OR lower(email) = lower($2))"#,
+        tenant_id,
+        email,
     )
-    .bind(tenant_id)
-    .bind(email)
     .fetch_one(db)
     .await
 }
@@ -127,11 +132,11 @@ pub async fn delete(
     tenant_id: Uuid,
     user_id: &str,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2 RETURNING created_at",
+        tenant_id,
+        user_id,
     )
-    .bind(tenant_id)
-    .bind(user_id)
     .fetch_optional(db)
     .await
 }
@@ -142,17 +147,17 @@ pub async fn identities_of(
     tenant_id: Uuid,
     user_ids: &[String],
 ) -> Result<Vec<Identity>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Identity,
         "SELECT user_id, connection_id, connection_name, provider, provider_user_id, profile_data
          FROM identities WHERE tenant_id = $1 AND user_id = ANY($2) ORDER BY connection_name",
+        tenant_id,
+        user_ids,
     )
-    .bind(tenant_id)
-    .bind(user_ids)
     .fetch_all(db)
     .await
 }
 
-/// Locks the user's row for a change in this transaction.
 /// Blocks or unblocks a user; the updated user.
 pub async fn set_blocked(
     db: impl PgExecutor<'_>,
@@ -160,27 +165,33 @@ pub async fn set_blocked(
     user_id: &str,
     blocked: bool,
 ) -> Result<User, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        User,
         "UPDATE users SET blocked = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2
-         RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(blocked)
+         RETURNING user_id, email, email_verified, name, nickname, given_name, family_name,
+                   picture, locale, logins_count, last_login, created_at, updated_at, blocked",
+        tenant_id,
+        user_id,
+        blocked,
+    )
     .fetch_one(db)
     .await
 }
 
+/// Locks the user's row for a change in this transaction.
 pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
     user_id: &str,
 ) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"
-    ))
-    .bind(tenant_id)
-    .bind(user_id)
+    sqlx::query_as!(
+        User,
+        "SELECT user_id, email, email_verified, name, nickname, given_name, family_name,
+                picture, locale, logins_count, last_login, created_at, updated_at, blocked
+         FROM users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+        tenant_id,
+        user_id,
+    )
     .fetch_optional(&mut **tx)
     .await
 }

@@ -69,9 +69,7 @@ pub async fn create_first_operator(
     password::check_password_rules(password).map_err(|m| FieldError::new("password", m))?;
     let hash = hash(password).await?;
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('gatehouse:first-admin'))")
-        .execute(&mut *tx)
-        .await?;
+    db::admins::lock_first_run(&mut *tx).await?;
     if db::admins::count(&mut *tx).await? > 0 {
         return Err(ServiceError::Conflict(
             "Gatehouse is already set up; sign in instead".into(),

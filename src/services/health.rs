@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db;
+use crate::db::health::FailedLogin;
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Window {
     pub succeeded: i64,
@@ -63,73 +66,38 @@ pub async fn connection_health(
     base_url: &str,
     callback_url: &str,
 ) -> Result<ConnectionHealth, sqlx::Error> {
-    let (hour_ok, hour_failed, day_ok, day_failed): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE at > now() - interval '1 hour' AND type = 'login_success'),
-                count(*) FILTER (WHERE at > now() - interval '1 hour' AND type = 'login_failure'),
-                count(*) FILTER (WHERE type = 'login_success'),
-                count(*) FILTER (WHERE type = 'login_failure')
-         FROM events
-         WHERE tenant_id = $1 AND connection = $2 AND at > now() - interval '1 day'
-           AND type IN ('login_success', 'login_failure')",
-    )
-    .bind(tenant_id)
-    .bind(connection_name)
-    .fetch_one(pool)
-    .await?;
-    let (hour_abandoned, day_abandoned): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour'), count(*)
-         FROM login_transactions
-         WHERE tenant_id = $1 AND connection_id = $2 AND expires_at < now() AND created_at > now() - interval '1 day'",
-    )
-    .bind(tenant_id)
-    .bind(connection_id)
-    .fetch_one(pool)
-    .await?;
-    let failure_steps: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT coalesce(details->>'failed_step', 'unknown'), count(*) FROM events
-         WHERE tenant_id = $1 AND connection = $2 AND type = 'login_failure' AND at > now() - interval '1 day'
-         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
-    )
-    .bind(tenant_id)
-    .bind(connection_name)
-    .fetch_all(pool)
-    .await?;
-    let (p50, p95): (Option<f64>, Option<f64>) = sqlx::query_as(
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)
-         FROM (SELECT sum((step->>'ms')::float8) AS ms
-               FROM events e, jsonb_array_elements(e.details->'steps') step
-               WHERE e.tenant_id = $1 AND e.connection = $2 AND e.type = 'login_success'
-                 AND e.at > now() - interval '1 day'
-                 AND step->>'step' IN ('upstream_token_exchange', 'profile_fetch')
-               GROUP BY e.event_id) per_login",
-    )
-    .bind(tenant_id)
-    .bind(connection_name)
-    .fetch_one(pool)
-    .await?;
-    let last: Option<(DateTime<Utc>, Option<Uuid>, String, Value)> = sqlx::query_as(
-        "SELECT at, trace_id, description, details FROM events
-         WHERE tenant_id = $1 AND connection = $2 AND type = 'login_failure'
-         ORDER BY at DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .bind(connection_name)
-    .fetch_optional(pool)
-    .await?;
-    let last_failure = last.map(|(at, trace_id, description, details)| LastFailure {
-        at,
-        trace_id,
-        step: details
-            .get("failed_step")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        description,
-        upstream_status: details.pointer("/upstream/status").and_then(Value::as_i64),
-        upstream_answer: details
-            .pointer("/upstream/answer")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    });
+    let db::health::Outcomes {
+        hour_succeeded: hour_ok,
+        hour_failed,
+        day_succeeded: day_ok,
+        day_failed,
+    } = db::health::outcomes(pool, tenant_id, connection_name).await?;
+    let (hour_abandoned, day_abandoned) =
+        db::health::abandoned(pool, tenant_id, connection_id).await?;
+    let failure_steps = db::health::failure_steps(pool, tenant_id, connection_name).await?;
+    let (p50, p95) = db::health::upstream_ms(pool, tenant_id, connection_name).await?;
+    let last = db::health::last_failure(pool, tenant_id, connection_name).await?;
+    let last_failure = last.map(
+        |FailedLogin {
+             at,
+             trace_id,
+             description,
+             details,
+         }| LastFailure {
+            at,
+            trace_id,
+            step: details
+                .get("failed_step")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            description,
+            upstream_status: details.pointer("/upstream/status").and_then(Value::as_i64),
+            upstream_answer: details
+                .pointer("/upstream/answer")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+    );
     let last_day = window(day_ok, day_failed, day_abandoned);
     let hints = hints(&last_day, last_failure.as_ref(), base_url, callback_url);
     Ok(ConnectionHealth {

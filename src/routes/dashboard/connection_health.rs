@@ -319,25 +319,8 @@ pub async fn badges(
     tenant_id: Uuid,
     connections: &[Connection],
 ) -> Result<HashMap<String, Badge>, sqlx::Error> {
-    let by_name: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT connection, count(*) FILTER (WHERE type = 'login_success'),
-                count(*) FILTER (WHERE type = 'login_failure')
-         FROM events
-         WHERE tenant_id = $1 AND at > now() - interval '1 day'
-           AND type IN ('login_success', 'login_failure') AND connection IS NOT NULL
-         GROUP BY connection",
-    )
-    .bind(tenant_id)
-    .fetch_all(pool)
-    .await?;
-    let abandoned: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT connection_id, count(*) FROM login_transactions
-         WHERE tenant_id = $1 AND expires_at < now() AND created_at > now() - interval '1 day'
-         GROUP BY connection_id",
-    )
-    .bind(tenant_id)
-    .fetch_all(pool)
-    .await?;
+    let by_name = db::health::outcomes_by_connection(pool, tenant_id).await?;
+    let abandoned = db::health::abandoned_by_connection(pool, tenant_id).await?;
     let by_name: HashMap<String, (i64, i64)> = by_name
         .into_iter()
         .map(|(name, ok, failed)| (name, (ok, failed)))
