@@ -1,8 +1,6 @@
 //! A connection's Health tab: success rate and volume over the last hour and day, where logins
 //! fail, upstream latency, the last failed login (linked to its log entry) and hints, from
-//! `services::health`; and the success-rate badges of the connections list.
-
-use std::collections::HashMap;
+//! `services::health`.
 
 use actix_web::{web, HttpRequest};
 use askama::Template;
@@ -10,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection_form::option_str;
+use super::connection_badges::{percent, tone};
 use super::connections::find;
 use super::page::{encode, render, DashResult, Layout};
 use super::session::TenantView;
@@ -214,21 +213,6 @@ fn widths(parts: [i64; 3]) -> [u8; 3] {
     w
 }
 
-/// A rate as a percentage: `100%`, `66.7%`, `0%`.
-fn percent(rate: f64) -> String {
-    let text = format!("{:.1}", rate * 100.0);
-    format!("{}%", text.strip_suffix(".0").unwrap_or(&text))
-}
-
-fn tone(rate: Option<f64>) -> &'static str {
-    match rate {
-        None => "none",
-        Some(r) if r >= 0.95 => "good",
-        Some(r) if r >= 0.8 => "fair",
-        Some(_) => "bad",
-    }
-}
-
 fn window_view(title: &'static str, w: &Window) -> WindowView {
     let [succeeded_w, failed_w, abandoned_w] = widths([w.succeeded, w.failed, w.abandoned]);
     WindowView {
@@ -280,61 +264,6 @@ fn ago(now: DateTime<Utc>, at: &DateTime<Utc>) -> String {
         _ if s < 2 * 86_400 => "1 day ago".into(),
         _ => format!("{} days ago", s / 86_400),
     }
-}
-
-/// The success-rate badge of a connection in the connections list (last 24 hours).
-pub struct Badge {
-    /// `98%`, or empty without logins.
-    pub rate: String,
-    pub tone: &'static str,
-    /// `2 of 3 logins succeeded in the last 24 hours`.
-    pub title: String,
-}
-
-impl Badge {
-    /// `ok` successful logins of `ok + not_ok`.
-    fn new(ok: i64, not_ok: i64) -> Badge {
-        let total = ok + not_ok;
-        let rate = (total > 0).then(|| ok as f64 / total as f64);
-        Badge {
-            rate: rate.map(percent).unwrap_or_default(),
-            tone: tone(rate),
-            title: match total {
-                0 => "No logins in the last 24 hours".to_owned(),
-                1 => format!("{ok} of 1 login succeeded in the last 24 hours"),
-                _ => format!("{ok} of {total} logins succeeded in the last 24 hours"),
-            },
-        }
-    }
-
-    pub fn none() -> Badge {
-        Badge::new(0, 0)
-    }
-}
-
-/// Badges of all of a tenant's connections, by connection id, in two queries: the same
-/// numbers as the Health tab's last day (`services::health`), for every connection at once.
-pub async fn badges(
-    pool: &sqlx::PgPool,
-    tenant_id: Uuid,
-    connections: &[Connection],
-) -> Result<HashMap<String, Badge>, sqlx::Error> {
-    let by_name = db::health::outcomes_by_connection(pool, tenant_id).await?;
-    let abandoned = db::health::abandoned_by_connection(pool, tenant_id).await?;
-    let by_name: HashMap<String, (i64, i64)> = by_name
-        .into_iter()
-        .map(|(name, ok, failed)| (name, (ok, failed)))
-        .collect();
-    let abandoned: HashMap<String, i64> = abandoned.into_iter().collect();
-    Ok(connections
-        .iter()
-        .map(|c| {
-            let (ok, failed) = by_name.get(&c.name).copied().unwrap_or((0, 0));
-            let gone = abandoned.get(&c.connection_id).copied().unwrap_or(0);
-            let badge = Badge::new(ok, failed + gone);
-            (c.connection_id.clone(), badge)
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod admins;
 pub mod application_form;
 pub mod applications;
 pub mod connection_apps;
+pub mod connection_badges;
 pub mod connection_form;
 pub mod connection_health;
 pub mod connections;
