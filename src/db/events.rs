@@ -39,6 +39,15 @@ impl NewEvent {
         .by(actor)
     }
 
+    /// The details as stored: an object, `{}` when none were given.
+    pub fn stored_details(&self) -> serde_json::Value {
+        if self.details.is_null() {
+            serde_json::json!({})
+        } else {
+            self.details.clone()
+        }
+    }
+
     /// The event as made by `actor`, from where `actor` sent the request.
     pub fn by(mut self, actor: &Actor) -> Self {
         self.actor = Some(actor.name.clone());
@@ -105,7 +114,7 @@ pub async fn record(
         event.user_id.as_deref(),
         event.actor.as_deref(),
         event.description,
-        if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() },
+        event.stored_details(),
         event.requester.ip.as_deref(),
         event.requester.user_agent.as_deref(),
     )
