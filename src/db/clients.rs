@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Client {
     pub tenant_id: Uuid,
     pub client_id: String,
@@ -23,11 +23,6 @@ pub struct Client {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
-pub const COLUMNS: &str =
-    "tenant_id, client_id, name, description, app_type, secret_hash, callbacks, \
-     allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, \
-     is_tester, version, created_at, updated_at";
 
 /// The fields a client is created or replaced with.
 #[derive(Clone, Debug)]
@@ -51,25 +46,28 @@ pub async fn insert(
     secret_hash: Option<&[u8]>,
     is_tester: bool,
 ) -> Result<Client, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Client,
         "INSERT INTO clients (tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, is_tester)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(&fields.name)
-    .bind(&fields.description)
-    .bind(&fields.app_type)
-    .bind(secret_hash)
-    .bind(&fields.callbacks)
-    .bind(&fields.allowed_logout_urls)
-    .bind(&fields.web_origins)
-    .bind(&fields.grant_types)
-    .bind(&fields.token_endpoint_auth_method)
-    .bind(fields.is_first_party)
-    .bind(is_tester)
+         RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at",
+        tenant_id,
+        client_id,
+        fields.name,
+        fields.description,
+        fields.app_type,
+        secret_hash,
+        &fields.callbacks,
+        &fields.allowed_logout_urls,
+        &fields.web_origins,
+        &fields.grant_types,
+        fields.token_endpoint_auth_method,
+        fields.is_first_party,
+        is_tester,
+    )
     .fetch_one(db)
     .await
 }
@@ -79,11 +77,15 @@ pub async fn by_id(
     tenant_id: Uuid,
     client_id: &str,
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
+    sqlx::query_as!(
+        Client,
+        "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at
+         FROM clients WHERE tenant_id = $1 AND client_id = $2",
+        tenant_id,
+        client_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -94,11 +96,15 @@ pub async fn by_id_for_update(
     tenant_id: Uuid,
     client_id: &str,
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE"
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
+    sqlx::query_as!(
+        Client,
+        "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at
+         FROM clients WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE",
+        tenant_id,
+        client_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -109,10 +115,11 @@ pub async fn web_origins(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT unnest(web_origins) FROM clients WHERE tenant_id = $1 AND web_origins <> '{}'",
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT unnest(web_origins) AS "origin!"
+           FROM clients WHERE tenant_id = $1 AND web_origins <> '{}'"#,
+        tenant_id,
     )
-    .bind(tenant_id)
     .fetch_all(db)
     .await
 }
@@ -121,20 +128,26 @@ pub async fn tester(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND is_tester"
-    ))
-    .bind(tenant_id)
+    sqlx::query_as!(
+        Client,
+        "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at
+         FROM clients WHERE tenant_id = $1 AND is_tester",
+        tenant_id,
+    )
     .fetch_optional(db)
     .await
 }
 
 /// How many applications the tenant has (the built-in tester not counted).
 pub async fn count(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM clients WHERE tenant_id = $1 AND NOT is_tester")
-        .bind(tenant_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM clients WHERE tenant_id = $1 AND NOT is_tester"#,
+        tenant_id,
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// A page by offset, in creation order (`count` is the total, for the callers that show it).
@@ -144,13 +157,17 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND NOT is_tester
-         ORDER BY created_at, client_id OFFSET $2 LIMIT $3"
-    ))
-    .bind(tenant_id)
-    .bind(offset)
-    .bind(limit)
+    sqlx::query_as!(
+        Client,
+        "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at
+         FROM clients WHERE tenant_id = $1 AND NOT is_tester
+         ORDER BY created_at, client_id OFFSET $2 LIMIT $3",
+        tenant_id,
+        offset,
+        limit,
+    )
     .fetch_all(db)
     .await
 }
@@ -162,13 +179,17 @@ pub async fn after(
     from: Option<&str>,
     take: i64,
 ) -> Result<Vec<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND NOT is_tester AND client_id > $2
-         ORDER BY client_id LIMIT $3"
-    ))
-    .bind(tenant_id)
-    .bind(from.unwrap_or(""))
-    .bind(take)
+    sqlx::query_as!(
+        Client,
+        "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at
+         FROM clients WHERE tenant_id = $1 AND NOT is_tester AND client_id > $2
+         ORDER BY client_id LIMIT $3",
+        tenant_id,
+        from.unwrap_or(""),
+        take,
+    )
     .fetch_all(db)
     .await
 }
@@ -182,26 +203,29 @@ pub async fn update(
     expected_version: i32,
     fields: &ClientFields,
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Client,
         "UPDATE clients SET name = $4, description = $5, app_type = $6, callbacks = $7,
             allowed_logout_urls = $8, web_origins = $9, grant_types = $10,
             token_endpoint_auth_method = $11, is_first_party = $12,
             version = version + 1, updated_at = now()
          WHERE tenant_id = $1 AND client_id = $2 AND version = $3
-         RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(expected_version)
-    .bind(&fields.name)
-    .bind(&fields.description)
-    .bind(&fields.app_type)
-    .bind(&fields.callbacks)
-    .bind(&fields.allowed_logout_urls)
-    .bind(&fields.web_origins)
-    .bind(&fields.grant_types)
-    .bind(&fields.token_endpoint_auth_method)
-    .bind(fields.is_first_party)
+         RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at",
+        tenant_id,
+        client_id,
+        expected_version,
+        fields.name,
+        fields.description,
+        fields.app_type,
+        &fields.callbacks,
+        &fields.allowed_logout_urls,
+        &fields.web_origins,
+        &fields.grant_types,
+        fields.token_endpoint_auth_method,
+        fields.is_first_party,
+    )
     .fetch_optional(db)
     .await
 }
@@ -212,13 +236,17 @@ pub async fn set_secret_hash(
     client_id: &str,
     secret_hash: &[u8],
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Client,
         "UPDATE clients SET secret_hash = $3, version = version + 1, updated_at = now()
-         WHERE tenant_id = $1 AND client_id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(secret_hash)
+         WHERE tenant_id = $1 AND client_id = $2
+         RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
+            is_first_party, is_tester, version, created_at, updated_at",
+        tenant_id,
+        client_id,
+        secret_hash,
+    )
     .fetch_optional(db)
     .await
 }
@@ -228,17 +256,17 @@ pub async fn delete(
     tenant_id: Uuid,
     client_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 AND NOT is_tester",
+        tenant_id,
+        client_id,
     )
-    .bind(tenant_id)
-    .bind(client_id)
     .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ClientGrant {
     pub grant_id: String,
     pub client_id: String,
@@ -255,15 +283,16 @@ pub async fn insert_grant(
     audience: &str,
     scope: &[String],
 ) -> Result<ClientGrant, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ClientGrant,
         "INSERT INTO client_grants (tenant_id, grant_id, client_id, audience, scope)
          VALUES ($1, $2, $3, $4, $5) RETURNING grant_id, client_id, audience, scope, version",
+        tenant_id,
+        grant_id,
+        client_id,
+        audience,
+        scope,
     )
-    .bind(tenant_id)
-    .bind(grant_id)
-    .bind(client_id)
-    .bind(audience)
-    .bind(scope)
     .fetch_one(db)
     .await
 }
@@ -274,13 +303,14 @@ pub async fn grant_for(
     client_id: &str,
     audience: &str,
 ) -> Result<Option<ClientGrant>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ClientGrant,
         "SELECT grant_id, client_id, audience, scope, version FROM client_grants
          WHERE tenant_id = $1 AND client_id = $2 AND audience = $3",
+        tenant_id,
+        client_id,
+        audience,
     )
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(audience)
     .fetch_optional(db)
     .await
 }
@@ -292,12 +322,28 @@ pub struct GrantFilter {
     pub audience: Option<String>,
 }
 
-const GRANT_COLUMNS: &str = "g.grant_id, g.client_id, g.audience, g.scope, g.version";
-
-/// The grants of a tenant that `filter` selects ($1 tenant, $2 client id, $3 audience). Grants
-/// of the tester client never exist, so no filter is needed for it.
-const GRANTS_WHERE: &str = "g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
-     AND ($3::text IS NULL OR g.audience = $3)";
+/// `sqlx::$query!` over the grants of a tenant that `filter` selects: `$select` then the
+/// filter (`$1` the tenant, `$2` the client id, `$3` the audience) then `$rest`, whose
+/// parameters, from `$4`, are the `args`. The macros need literal SQL; this writes the filter
+/// once for the page, the count and the checkpoint. Grants of the tester client never exist,
+/// so no filter is needed for it.
+macro_rules! filtered_grants {
+    ($query:ident!($($record:path)?), $select:literal, $rest:literal,
+     $tenant_id:expr, $filter:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::$query!(
+            $($record,)?
+            $select
+                + " FROM client_grants g
+                    WHERE g.tenant_id = $1 AND ($2::text IS NULL OR g.client_id = $2)
+                      AND ($3::text IS NULL OR g.audience = $3) "
+                + $rest,
+            $tenant_id,
+            $filter.client_id.as_deref(),
+            $filter.audience.as_deref(),
+            $($arg,)*
+        )
+    };
+}
 
 /// A page of grants by offset, in creation order.
 pub async fn grants_page(
@@ -307,15 +353,15 @@ pub async fn grants_page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<ClientGrant>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {GRANTS_WHERE}
-         ORDER BY g.created_at, g.grant_id OFFSET $4 LIMIT $5"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.client_id)
-    .bind(&filter.audience)
-    .bind(offset)
-    .bind(limit)
+    filtered_grants!(
+        query_as!(ClientGrant),
+        "SELECT g.grant_id, g.client_id, g.audience, g.scope, g.version",
+        "ORDER BY g.created_at, g.grant_id OFFSET $4 LIMIT $5",
+        tenant_id,
+        filter,
+        offset,
+        limit,
+    )
     .fetch_all(db)
     .await
 }
@@ -326,12 +372,13 @@ pub async fn grants_count(
     tenant_id: Uuid,
     filter: &GrantFilter,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM client_grants g WHERE {GRANTS_WHERE}"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.client_id)
-    .bind(&filter.audience)
+    filtered_grants!(
+        query_scalar!(),
+        r#"SELECT count(*) AS "count!""#,
+        "",
+        tenant_id,
+        filter,
+    )
     .fetch_one(db)
     .await
 }
@@ -345,15 +392,15 @@ pub async fn grants_after(
     from: Option<&str>,
     take: i64,
 ) -> Result<Vec<ClientGrant>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE {GRANTS_WHERE} AND g.grant_id > $4
-         ORDER BY g.grant_id LIMIT $5"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.client_id)
-    .bind(&filter.audience)
-    .bind(from.unwrap_or(""))
-    .bind(take)
+    filtered_grants!(
+        query_as!(ClientGrant),
+        "SELECT g.grant_id, g.client_id, g.audience, g.scope, g.version",
+        "AND g.grant_id > $4 ORDER BY g.grant_id LIMIT $5",
+        tenant_id,
+        filter,
+        from.unwrap_or(""),
+        take,
+    )
     .fetch_all(db)
     .await
 }
@@ -363,11 +410,13 @@ pub async fn grant_by_id(
     tenant_id: Uuid,
     grant_id: &str,
 ) -> Result<Option<ClientGrant>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM client_grants g WHERE g.tenant_id = $1 AND g.grant_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(grant_id)
+    sqlx::query_as!(
+        ClientGrant,
+        "SELECT grant_id, client_id, audience, scope, version FROM client_grants
+         WHERE tenant_id = $1 AND grant_id = $2",
+        tenant_id,
+        grant_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -381,15 +430,16 @@ pub async fn update_grant_scope(
     expected_version: i32,
     scope: &[String],
 ) -> Result<Option<ClientGrant>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ClientGrant,
         "UPDATE client_grants SET scope = $4, version = version + 1, updated_at = now()
          WHERE tenant_id = $1 AND grant_id = $2 AND version = $3
          RETURNING grant_id, client_id, audience, scope, version",
+        tenant_id,
+        grant_id,
+        expected_version,
+        scope,
     )
-    .bind(tenant_id)
-    .bind(grant_id)
-    .bind(expected_version)
-    .bind(scope)
     .fetch_optional(db)
     .await
 }
@@ -399,11 +449,13 @@ pub async fn delete_grant(
     tenant_id: Uuid,
     grant_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM client_grants WHERE tenant_id = $1 AND grant_id = $2")
-        .bind(tenant_id)
-        .bind(grant_id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "DELETE FROM client_grants WHERE tenant_id = $1 AND grant_id = $2",
+        tenant_id,
+        grant_id,
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -414,12 +466,12 @@ pub async fn delete_at_version(
     client_id: &str,
     expected_version: i32,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 AND version = $3 AND NOT is_tester",
+        tenant_id,
+        client_id,
+        expected_version,
     )
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(expected_version)
     .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)

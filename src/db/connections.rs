@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Connection {
     pub tenant_id: Uuid,
     pub connection_id: String,
@@ -21,10 +21,6 @@ pub struct Connection {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
-pub const COLUMNS: &str = "tenant_id, connection_id, name, display_name, strategy, options, \
-     client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version, \
-     created_at, updated_at";
 
 /// Everything a connection is created or replaced with (the id and name are fixed at creation).
 #[derive(Clone, Debug)]
@@ -46,22 +42,26 @@ pub async fn insert(
     strategy: &str,
     fields: &ConnectionFields,
 ) -> Result<Connection, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Connection,
         "INSERT INTO connections (tenant_id, connection_id, name, display_name, strategy, options,
             client_secret_sealed, is_domain_connection, show_as_button, realms, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(connection_id)
-    .bind(name)
-    .bind(&fields.display_name)
-    .bind(strategy)
-    .bind(&fields.options)
-    .bind(&fields.client_secret_sealed)
-    .bind(fields.is_domain_connection)
-    .bind(fields.show_as_button)
-    .bind(&fields.realms)
-    .bind(&fields.metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at",
+        tenant_id,
+        connection_id,
+        name,
+        fields.display_name.as_deref(),
+        strategy,
+        fields.options,
+        fields.client_secret_sealed.as_deref(),
+        fields.is_domain_connection,
+        fields.show_as_button,
+        &fields.realms,
+        fields.metadata,
+    )
     .fetch_one(db)
     .await
 }
@@ -71,11 +71,15 @@ pub async fn by_id(
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<Option<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND connection_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(connection_id)
+    sqlx::query_as!(
+        Connection,
+        "SELECT tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at
+         FROM connections WHERE tenant_id = $1 AND connection_id = $2",
+        tenant_id,
+        connection_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -87,11 +91,15 @@ pub async fn by_id_for_update(
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<Option<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND connection_id = $2 FOR UPDATE"
-    ))
-    .bind(tenant_id)
-    .bind(connection_id)
+    sqlx::query_as!(
+        Connection,
+        "SELECT tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at
+         FROM connections WHERE tenant_id = $1 AND connection_id = $2 FOR UPDATE",
+        tenant_id,
+        connection_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -101,11 +109,15 @@ pub async fn by_name(
     tenant_id: Uuid,
     name: &str,
 ) -> Result<Option<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND name = $2"
-    ))
-    .bind(tenant_id)
-    .bind(name)
+    sqlx::query_as!(
+        Connection,
+        "SELECT tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at
+         FROM connections WHERE tenant_id = $1 AND name = $2",
+        tenant_id,
+        name,
+    )
     .fetch_optional(db)
     .await
 }
@@ -117,6 +129,28 @@ pub struct ConnectionFilter {
     pub name: Option<String>,
 }
 
+/// `sqlx::$query!` over the connections of a tenant that `filter` selects: `$select` then the
+/// filter (`$1` the tenant, `$2` the strategies, none meaning any, `$3` the name) then `$rest`,
+/// whose parameters, from `$4`, are the `args`. The macros need literal SQL; this writes the
+/// filter once for the page, the count and the checkpoint.
+macro_rules! filtered_connections {
+    ($query:ident!($($record:path)?), $select:literal, $rest:literal,
+     $tenant_id:expr, $filter:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::$query!(
+            $($record,)?
+            $select
+                + " FROM connections
+                    WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2))
+                      AND ($3::text IS NULL OR name = $3) "
+                + $rest,
+            $tenant_id,
+            &$filter.strategies,
+            $filter.name.as_deref(),
+            $($arg,)*
+        )
+    };
+}
+
 /// A page by offset, in name order.
 pub async fn page(
     db: impl PgExecutor<'_>,
@@ -125,16 +159,17 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections
-         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)
-         ORDER BY name OFFSET $4 LIMIT $5"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.strategies)
-    .bind(&filter.name)
-    .bind(offset)
-    .bind(limit)
+    filtered_connections!(
+        query_as!(Connection),
+        "SELECT tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at",
+        "ORDER BY name OFFSET $4 LIMIT $5",
+        tenant_id,
+        filter,
+        offset,
+        limit,
+    )
     .fetch_all(db)
     .await
 }
@@ -145,13 +180,13 @@ pub async fn count(
     tenant_id: Uuid,
     filter: &ConnectionFilter,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM connections
-         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)",
+    filtered_connections!(
+        query_scalar!(),
+        r#"SELECT count(*) AS "count!""#,
+        "",
+        tenant_id,
+        filter,
     )
-    .bind(tenant_id)
-    .bind(&filter.strategies)
-    .bind(&filter.name)
     .fetch_one(db)
     .await
 }
@@ -164,17 +199,17 @@ pub async fn after(
     from: Option<&str>,
     take: i64,
 ) -> Result<Vec<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections
-         WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR strategy = ANY($2)) AND ($3::text IS NULL OR name = $3)
-           AND connection_id > $4
-         ORDER BY connection_id LIMIT $5"
-    ))
-    .bind(tenant_id)
-    .bind(&filter.strategies)
-    .bind(&filter.name)
-    .bind(from.unwrap_or(""))
-    .bind(take)
+    filtered_connections!(
+        query_as!(Connection),
+        "SELECT tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at",
+        "AND connection_id > $4 ORDER BY connection_id LIMIT $5",
+        tenant_id,
+        filter,
+        from.unwrap_or(""),
+        take,
+    )
     .fetch_all(db)
     .await
 }
@@ -188,22 +223,26 @@ pub async fn update(
     expected_version: i32,
     fields: &ConnectionFields,
 ) -> Result<Option<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        Connection,
         "UPDATE connections SET display_name = $4, options = $5, client_secret_sealed = $6,
             is_domain_connection = $7, show_as_button = $8, realms = $9, metadata = $10,
             version = version + 1, updated_at = now()
-         WHERE tenant_id = $1 AND connection_id = $2 AND version = $3 RETURNING {COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(connection_id)
-    .bind(expected_version)
-    .bind(&fields.display_name)
-    .bind(&fields.options)
-    .bind(&fields.client_secret_sealed)
-    .bind(fields.is_domain_connection)
-    .bind(fields.show_as_button)
-    .bind(&fields.realms)
-    .bind(&fields.metadata)
+         WHERE tenant_id = $1 AND connection_id = $2 AND version = $3
+         RETURNING tenant_id, connection_id, name, display_name, strategy, options,
+            client_secret_sealed, is_domain_connection, show_as_button, realms, metadata, version,
+            created_at, updated_at",
+        tenant_id,
+        connection_id,
+        expected_version,
+        fields.display_name.as_deref(),
+        fields.options,
+        fields.client_secret_sealed.as_deref(),
+        fields.is_domain_connection,
+        fields.show_as_button,
+        &fields.realms,
+        fields.metadata,
+    )
     .fetch_optional(db)
     .await
 }
@@ -213,11 +252,13 @@ pub async fn delete(
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM connections WHERE tenant_id = $1 AND connection_id = $2")
-        .bind(tenant_id)
-        .bind(connection_id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "DELETE FROM connections WHERE tenant_id = $1 AND connection_id = $2",
+        tenant_id,
+        connection_id,
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -226,11 +267,11 @@ pub async fn enabled_clients(
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT client_id FROM connection_clients WHERE tenant_id = $1 AND connection_id = $2 ORDER BY client_id",
+        tenant_id,
+        connection_id,
     )
-    .bind(tenant_id)
-    .bind(connection_id)
     .fetch_all(db)
     .await
 }
@@ -244,18 +285,27 @@ pub async fn set_enabled(
     client_id: &str,
     enabled: bool,
 ) -> Result<(), sqlx::Error> {
-    let sql = if enabled {
-        "INSERT INTO connection_clients (tenant_id, connection_id, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-    } else {
-        "DELETE FROM connection_clients WHERE tenant_id = $1 AND connection_id = $2 AND client_id = $3"
-    };
-    sqlx::query(sql)
-        .bind(tenant_id)
-        .bind(connection_id)
-        .bind(client_id)
+    if enabled {
+        sqlx::query!(
+            "INSERT INTO connection_clients (tenant_id, connection_id, client_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            tenant_id,
+            connection_id,
+            client_id,
+        )
         .execute(db)
-        .await
-        .map(|_| ())
+        .await?;
+    } else {
+        sqlx::query!(
+            "DELETE FROM connection_clients WHERE tenant_id = $1 AND connection_id = $2 AND client_id = $3",
+            tenant_id,
+            connection_id,
+            client_id,
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The connections a client may log in with, in name order.
@@ -264,17 +314,16 @@ pub async fn enabled_for_client(
     tenant_id: Uuid,
     client_id: &str,
 ) -> Result<Vec<Connection>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM connections c JOIN connection_clients cc USING (tenant_id, connection_id)
+    sqlx::query_as!(
+        Connection,
+        "SELECT c.tenant_id, c.connection_id, c.name, c.display_name, c.strategy, c.options,
+            c.client_secret_sealed, c.is_domain_connection, c.show_as_button, c.realms, c.metadata,
+            c.version, c.created_at, c.updated_at
+         FROM connections c JOIN connection_clients cc USING (tenant_id, connection_id)
          WHERE c.tenant_id = $1 AND cc.client_id = $2 ORDER BY c.name",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("c.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .bind(tenant_id)
-    .bind(client_id)
+        tenant_id,
+        client_id,
+    )
     .fetch_all(db)
     .await
 }
@@ -286,12 +335,15 @@ pub async fn touch(
     tenant_id: Uuid,
     connection_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connections SET version = version + 1, updated_at = now() WHERE tenant_id = $1 AND connection_id = $2")
-        .bind(tenant_id)
-        .bind(connection_id)
-        .execute(db)
-        .await
-        .map(|_| ())
+    sqlx::query!(
+        "UPDATE connections SET version = version + 1, updated_at = now()
+         WHERE tenant_id = $1 AND connection_id = $2",
+        tenant_id,
+        connection_id,
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
 }
 
 /// The enabled clients of several connections at once (for listings), as
@@ -301,12 +353,16 @@ pub async fn enabled_clients_of(
     tenant_id: Uuid,
     connection_ids: &[String],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
+    let pairs = sqlx::query!(
         "SELECT connection_id, client_id FROM connection_clients
          WHERE tenant_id = $1 AND connection_id = ANY($2) ORDER BY client_id",
+        tenant_id,
+        connection_ids,
     )
-    .bind(tenant_id)
-    .bind(connection_ids)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(pairs
+        .into_iter()
+        .map(|p| (p.connection_id, p.client_id))
+        .collect())
 }

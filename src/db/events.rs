@@ -39,6 +39,15 @@ impl NewEvent {
         .by(actor)
     }
 
+    /// The details as stored: an object, `{}` when none were given.
+    pub fn stored_details(&self) -> serde_json::Value {
+        if self.details.is_null() {
+            serde_json::json!({})
+        } else {
+            self.details.clone()
+        }
+    }
+
     /// The event as made by `actor`, from where `actor` sent the request.
     pub fn by(mut self, actor: &Actor) -> Self {
         self.actor = Some(actor.name.clone());
@@ -65,10 +74,9 @@ impl Actor {
     }
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Event {
     pub event_id: Uuid,
-    #[sqlx(rename = "type")]
     pub event_type: String,
     pub at: DateTime<Utc>,
     pub trace_id: Option<Uuid>,
@@ -93,23 +101,23 @@ pub async fn record(
         event.event_type
     );
     let event_id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor, description,
             details, ip, user_agent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        tenant_id,
+        event_id,
+        event.event_type,
+        event.trace_id,
+        event.client_id.as_deref(),
+        event.connection.as_deref(),
+        event.user_id.as_deref(),
+        event.actor.as_deref(),
+        event.description,
+        event.stored_details(),
+        event.requester.ip.as_deref(),
+        event.requester.user_agent.as_deref(),
     )
-    .bind(tenant_id)
-    .bind(event_id)
-    .bind(event.event_type)
-    .bind(event.trace_id)
-    .bind(&event.client_id)
-    .bind(&event.connection)
-    .bind(&event.user_id)
-    .bind(&event.actor)
-    .bind(&event.description)
-    .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
-    .bind(&event.requester.ip)
-    .bind(&event.requester.user_agent)
     .execute(db)
     .await?;
     Ok(event_id)
@@ -128,30 +136,33 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "event_id, type, at, trace_id, client_id, connection, user_id, actor, \
-     description, details, ip, user_agent";
-
-/// The `WHERE` of a listing: the tenant and `filter`, as `$1` to `$8`.
-const FILTERED: &str =
-    "tenant_id = $1 AND ($2::text[] IS NULL OR type = ANY($2)) AND ($3::text IS NULL OR user_id = $3)
-     AND ($4::text IS NULL OR connection = $4) AND ($5::text IS NULL OR client_id = $5)
-     AND ($6::uuid IS NULL OR trace_id = $6) AND ($7::timestamptz IS NULL OR at >= $7)
-     AND ($8::timestamptz IS NULL OR at < $8)";
-
-fn bind_filter<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    tenant_id: Uuid,
-    filter: &'q EventFilter,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    query
-        .bind(tenant_id)
-        .bind(&filter.event_types)
-        .bind(&filter.user_id)
-        .bind(&filter.connection)
-        .bind(&filter.client_id)
-        .bind(filter.trace_id)
-        .bind(filter.from)
-        .bind(filter.to)
+/// `sqlx::$query!` over the events of a tenant that `filter` matches: `$select` then the
+/// filter (`$1` the tenant, `$2` to `$8` the filter's fields) then `$rest`, whose parameters,
+/// from `$9`, are the `args`. The macros need literal SQL; this writes the filter once for
+/// every listing.
+macro_rules! filtered_events {
+    ($query:ident!($($record:path)?), $select:literal, $rest:literal,
+     $tenant_id:expr, $filter:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::$query!(
+            $($record,)?
+            $select
+                + " FROM events
+                    WHERE tenant_id = $1 AND ($2::text[] IS NULL OR type = ANY($2))
+                      AND ($3::text IS NULL OR user_id = $3) AND ($4::text IS NULL OR connection = $4)
+                      AND ($5::text IS NULL OR client_id = $5) AND ($6::uuid IS NULL OR trace_id = $6)
+                      AND ($7::timestamptz IS NULL OR at >= $7) AND ($8::timestamptz IS NULL OR at < $8) "
+                + $rest,
+            $tenant_id,
+            $filter.event_types.as_deref(),
+            $filter.user_id.as_deref(),
+            $filter.connection.as_deref(),
+            $filter.client_id.as_deref(),
+            $filter.trace_id,
+            $filter.from,
+            $filter.to,
+            $($arg,)*
+        )
+    };
 }
 
 /// The order of a page of events, by time.
@@ -170,21 +181,38 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let order = match order {
-        Order::NewestFirst => "at DESC, event_id",
-        Order::OldestFirst => "at, event_id",
-    };
-    bind_filter(
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM events WHERE {FILTERED} ORDER BY {order} OFFSET $9 LIMIT $10"
-        )),
-        tenant_id,
-        filter,
-    )
-    .bind(offset)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    // One literal query per order rather than a CASE in ORDER BY, which would keep PostgreSQL
+    // from reading the events in order from the time index.
+    match order {
+        Order::NewestFirst => {
+            filtered_events!(
+                query_as!(Event),
+                "SELECT event_id, type AS event_type, at, trace_id, client_id, connection, user_id, actor,
+            description, details, ip, user_agent",
+                "ORDER BY at DESC, event_id OFFSET $9 LIMIT $10",
+                tenant_id,
+                filter,
+                offset,
+                limit,
+            )
+            .fetch_all(db)
+            .await
+        }
+        Order::OldestFirst => {
+            filtered_events!(
+                query_as!(Event),
+                "SELECT event_id, type AS event_type, at, trace_id, client_id, connection, user_id, actor,
+            description, details, ip, user_agent",
+                "ORDER BY at, event_id OFFSET $9 LIMIT $10",
+                tenant_id,
+                filter,
+                offset,
+                limit,
+            )
+            .fetch_all(db)
+            .await
+        }
+    }
 }
 
 /// How many events `filter` matches.
@@ -193,14 +221,15 @@ pub async fn count(
     tenant_id: Uuid,
     filter: &EventFilter,
 ) -> Result<i64, sqlx::Error> {
-    let (total,): (i64,) = bind_filter(
-        sqlx::query_as(&format!("SELECT count(*) FROM events WHERE {FILTERED}")),
+    filtered_events!(
+        query_scalar!(),
+        r#"SELECT count(*) AS "count!""#,
+        "",
         tenant_id,
         filter,
     )
     .fetch_one(db)
-    .await?;
-    Ok(total)
+    .await
 }
 
 /// Up to `take` events `filter` matches that follow the event `after` (from the first, if
@@ -216,19 +245,19 @@ pub async fn after(
     after: Option<Uuid>,
     take: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    bind_filter(
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM events WHERE {FILTERED}
-               AND ($9::uuid IS NULL OR (txn, event_id) >
-                   (SELECT txn, event_id FROM events WHERE tenant_id = $1 AND event_id = $9))
-               AND txn < pg_snapshot_xmin(pg_current_snapshot())
-             ORDER BY txn, event_id LIMIT $10"
-        )),
+    filtered_events!(
+        query_as!(Event),
+        "SELECT event_id, type AS event_type, at, trace_id, client_id, connection, user_id, actor,
+            description, details, ip, user_agent",
+        "AND ($9::uuid IS NULL OR (txn, event_id) >
+                (SELECT txn, event_id FROM events WHERE tenant_id = $1 AND event_id = $9))
+           AND txn < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY txn, event_id LIMIT $10",
         tenant_id,
         filter,
+        after,
+        take,
     )
-    .bind(after)
-    .bind(take)
     .fetch_all(db)
     .await
 }
@@ -240,7 +269,7 @@ pub async fn after(
 /// from a checkpoint among them may get some events again, but misses none. Several nodes
 /// starting at once move them once (the row lock on `event_order`). Returns how many moved.
 pub async fn adopt_cluster(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
-    let moved = sqlx::query(
+    let moved = sqlx::query!(
         "WITH here AS (SELECT system_identifier AS id FROM pg_control_system()),
               before AS (SELECT cluster FROM event_order),
               adopted AS (
@@ -248,7 +277,7 @@ pub async fn adopt_cluster(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
                 WHERE event_order.cluster <> here.id RETURNING 1
               )
          UPDATE events SET txn = '0'
-         WHERE EXISTS (SELECT 1 FROM adopted) AND (SELECT cluster FROM before) <> 0",
+         WHERE EXISTS (SELECT 1 FROM adopted) AND (SELECT cluster FROM before) <> 0"
     )
     .execute(db)
     .await?;
@@ -260,11 +289,14 @@ pub async fn by_id(
     tenant_id: Uuid,
     event_id: Uuid,
 ) -> Result<Option<Event>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM events WHERE tenant_id = $1 AND event_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(event_id)
+    sqlx::query_as!(
+        Event,
+        "SELECT event_id, type AS event_type, at, trace_id, client_id, connection, user_id, actor,
+            description, details, ip, user_agent
+         FROM events WHERE tenant_id = $1 AND event_id = $2",
+        tenant_id,
+        event_id,
+    )
     .fetch_optional(db)
     .await
 }

@@ -6,14 +6,14 @@
 //! the login's path, and those round trips, not the SQL, are most of the database's cost.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgExecutor, Row};
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::client_addr::Requester;
 use crate::db::events::NewEvent;
 use crate::db::users::{RootAttributes, RootAttributesPolicy, User};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct LoginTransaction {
     pub trace_id: Uuid,
     pub client_id: String,
@@ -40,25 +40,25 @@ pub async fn insert_transaction(
     new: NewLoginTransaction<'_>,
 ) -> Result<(), sqlx::Error> {
     let t = new.txn;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO login_transactions (tenant_id, state_hash, browser_hash, trace_id, client_id, connection_id,
             redirect_uri, response_mode, app_state, nonce, scope, code_challenge, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        tenant_id,
+        new.state_hash,
+        new.browser_hash,
+        t.trace_id,
+        t.client_id,
+        t.connection_id,
+        t.redirect_uri,
+        t.response_mode,
+        t.app_state.as_deref(),
+        t.nonce.as_deref(),
+        t.scope,
+        t.code_challenge.as_deref(),
+        t.created_at,
+        new.expires_at,
     )
-    .bind(tenant_id)
-    .bind(new.state_hash)
-    .bind(new.browser_hash)
-    .bind(t.trace_id)
-    .bind(&t.client_id)
-    .bind(&t.connection_id)
-    .bind(&t.redirect_uri)
-    .bind(&t.response_mode)
-    .bind(&t.app_state)
-    .bind(&t.nonce)
-    .bind(&t.scope)
-    .bind(&t.code_challenge)
-    .bind(t.created_at)
-    .bind(new.expires_at)
     .execute(db)
     .await
     .map(|_| ())
@@ -72,20 +72,21 @@ pub async fn take_transaction(
     state_hash: &[u8],
     browser_hash: &[u8],
 ) -> Result<Option<LoginTransaction>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        LoginTransaction,
         "DELETE FROM login_transactions
          WHERE tenant_id = $1 AND state_hash = $2 AND browser_hash = $3 AND expires_at > now()
          RETURNING trace_id, client_id, connection_id, redirect_uri, response_mode, app_state, nonce, scope,
             code_challenge, created_at",
+        tenant_id,
+        state_hash,
+        browser_hash,
     )
-    .bind(tenant_id)
-    .bind(state_hash)
-    .bind(browser_hash)
     .fetch_optional(db)
     .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct AuthorizationCode {
     pub trace_id: Uuid,
     pub client_id: String,
@@ -143,75 +144,48 @@ pub async fn complete(
     let overwrite = login.policy == RootAttributesPolicy::OnEachLogin;
     let (attrs, identity, code, event) =
         (login.attributes, &login.identity, login.code, login.event);
-    let stored = sqlx::query(
-        "WITH u AS (
-            INSERT INTO users (tenant_id, user_id, email, name, nickname, given_name, family_name, picture,
-                locale, logins_count, last_login)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
-            ON CONFLICT (tenant_id, user_id) DO UPDATE SET
-                email = CASE WHEN $10 THEN EXCLUDED.email ELSE users.email END,
-                name = CASE WHEN $10 THEN EXCLUDED.name ELSE users.name END,
-                nickname = CASE WHEN $10 THEN EXCLUDED.nickname ELSE users.nickname END,
-                given_name = CASE WHEN $10 THEN EXCLUDED.given_name ELSE users.given_name END,
-                family_name = CASE WHEN $10 THEN EXCLUDED.family_name ELSE users.family_name END,
-                picture = CASE WHEN $10 THEN EXCLUDED.picture ELSE users.picture END,
-                locale = CASE WHEN $10 THEN EXCLUDED.locale ELSE users.locale END,
-                logins_count = users.logins_count + 1,
-                last_login = now(),
-                updated_at = now()
-            WHERE NOT users.blocked
-            RETURNING user_id
-         ), i AS (
-            INSERT INTO identities (tenant_id, user_id, connection_id, connection_name, provider,
-                provider_user_id, profile_data, tokens_sealed)
-            SELECT $1, user_id, $11, $12, $13, $14, $15, $16 FROM u
-            ON CONFLICT (tenant_id, user_id, connection_id) DO UPDATE SET
-                connection_name = EXCLUDED.connection_name, profile_data = EXCLUDED.profile_data,
-                tokens_sealed = EXCLUDED.tokens_sealed, updated_at = now()
-         ), c AS (
-            INSERT INTO authorization_codes (tenant_id, code_hash, trace_id, client_id, user_id,
-                connection_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
-            SELECT $1, $17, $18, $19, user_id, $11, $20, $21, $22, $23, $24, $25 FROM u
-         )
-         INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor,
-            description, details, ip, user_agent)
-         SELECT $1, $26, $27, $28, $29, $30, user_id, $31, $32, $33, $34, $35 FROM u",
+    let stored = sqlx::query_file!(
+        "src/db/sql/login_complete.sql",
+        tenant_id,
+        // $2..$10: the user, its root attributes, and whether they replace an existing user's.
+        login.user_id,
+        attrs.email.as_deref(),
+        attrs.name.as_deref(),
+        attrs.nickname.as_deref(),
+        attrs.given_name.as_deref(),
+        attrs.family_name.as_deref(),
+        attrs.picture.as_deref(),
+        attrs.locale.as_deref(),
+        overwrite,
+        // $11..$16: the identity ($11, the connection, is the code's too).
+        identity.connection_id,
+        identity.connection_name,
+        identity.provider,
+        identity.provider_user_id,
+        identity.profile_data,
+        identity.tokens_sealed,
+        // $17..$25: the code.
+        login.code_hash,
+        code.trace_id,
+        code.client_id,
+        code.redirect_uri,
+        code.scope,
+        code.nonce.as_deref(),
+        code.code_challenge.as_deref(),
+        code.auth_time,
+        code.expires_at,
+        // $26..$35: the event.
+        Uuid::new_v4(),
+        event.event_type,
+        event.trace_id,
+        event.client_id.as_deref(),
+        event.connection.as_deref(),
+        event.actor.as_deref(),
+        event.description,
+        event.stored_details(),
+        event.requester.ip.as_deref(),
+        event.requester.user_agent.as_deref(),
     )
-    .bind(tenant_id)
-    .bind(login.user_id)
-    .bind(&attrs.email)
-    .bind(&attrs.name)
-    .bind(&attrs.nickname)
-    .bind(&attrs.given_name)
-    .bind(&attrs.family_name)
-    .bind(&attrs.picture)
-    .bind(&attrs.locale)
-    .bind(overwrite)
-    .bind(identity.connection_id)
-    .bind(identity.connection_name)
-    .bind(identity.provider)
-    .bind(identity.provider_user_id)
-    .bind(identity.profile_data)
-    .bind(identity.tokens_sealed)
-    .bind(login.code_hash)
-    .bind(code.trace_id)
-    .bind(&code.client_id)
-    .bind(&code.redirect_uri)
-    .bind(&code.scope)
-    .bind(&code.nonce)
-    .bind(&code.code_challenge)
-    .bind(code.auth_time)
-    .bind(code.expires_at)
-    .bind(Uuid::new_v4())
-    .bind(event.event_type)
-    .bind(event.trace_id)
-    .bind(&event.client_id)
-    .bind(&event.connection)
-    .bind(&event.actor)
-    .bind(&event.description)
-    .bind(if event.details.is_null() { serde_json::json!({}) } else { event.details.clone() })
-    .bind(&event.requester.ip)
-    .bind(&event.requester.user_agent)
     .execute(db)
     .await?;
     // The event is written exactly when the user was (`FROM u`).
@@ -222,10 +196,6 @@ pub async fn complete(
     })
 }
 
-const CODE_COLUMNS: &str =
-    "trace_id, client_id, user_id, connection_id, redirect_uri, scope, nonce, \
-     code_challenge, auth_time, expires_at, used_at, family_id";
-
 /// Marks the code used and returns it, if it was unused. Exactly one of any number of
 /// concurrent redemptions gets `Some`.
 pub async fn redeem_code(
@@ -234,13 +204,16 @@ pub async fn redeem_code(
     code_hash: &[u8],
     family_id: Uuid,
 ) -> Result<Option<AuthorizationCode>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        AuthorizationCode,
         "UPDATE authorization_codes SET used_at = now(), family_id = $3
-         WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING {CODE_COLUMNS}"
-    ))
-    .bind(tenant_id)
-    .bind(code_hash)
-    .bind(family_id)
+         WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL
+         RETURNING trace_id, client_id, user_id, connection_id, redirect_uri, scope, nonce,
+            code_challenge, auth_time, expires_at, used_at, family_id",
+        tenant_id,
+        code_hash,
+        family_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -289,83 +262,77 @@ pub async fn redeem(
     tenant_id: Uuid,
     redemption: &Redemption<'_>,
 ) -> Result<Option<Redeemed>, sqlx::Error> {
-    // The checks are here rather than in Rust so that their outcome can be stored with the
-    // redemption itself. The user is read once (`u`), for the checks and the answer. The code's
-    // and the user's columns share only `user_id`, the join key, so both rows decode from the
-    // one result row. (Comparing the PKCE challenge need not be
-    // constant-time: it is a hash of the secret, and was sent in the clear at /authorize.)
-    let row = sqlx::query(&format!(
-        "WITH c AS (
-            UPDATE authorization_codes SET used_at = now(), family_id = $3
-            WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING {CODE_COLUMNS}
-         ), u AS (
-            SELECT users.* FROM users JOIN c ON users.tenant_id = $1 AND users.user_id = c.user_id
-         ), v AS (
-            SELECT c.*, CASE
-                WHEN c.expires_at < now() THEN 'the code has expired'
-                WHEN c.client_id <> $6 THEN 'the code was issued to another client'
-                WHEN CASE WHEN $7::text IS NULL THEN NOT $8 ELSE $7 <> c.redirect_uri END
-                    THEN 'redirect_uri does not match the authorization request'
-                WHEN c.code_challenge IS NOT NULL AND $9::text IS NULL
-                    THEN 'code_verifier is required'
-                WHEN c.code_challenge IS NOT NULL AND $9 <> c.code_challenge
-                    THEN 'code_verifier does not match the code_challenge'
-                WHEN c.code_challenge IS NULL AND $9 IS NOT NULL
-                    THEN 'code_verifier was sent but the authorization request had no code_challenge'
-                WHEN u.user_id IS NULL THEN 'the user no longer exists'
-                WHEN u.blocked THEN 'the user is blocked'
-            END AS refused
-            FROM c LEFT JOIN u ON true
-         ), r AS (
-            INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
-                auth_time, expires_at)
-            SELECT $1, $4, $3, v.client_id, v.user_id, v.scope, v.auth_time, $5 FROM v
-            WHERE v.refused IS NULL AND $4::bytea IS NOT NULL
-              AND 'offline_access' = ANY (string_to_array(v.scope, ' '))
-            RETURNING 1
-         ), e AS (
-            INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, user_id, description,
-                details, ip, user_agent)
-            SELECT $1, $10, CASE WHEN v.refused IS NULL THEN $11 ELSE $12 END, v.trace_id,
-                v.client_id, v.user_id, coalesce(v.refused, 'authorization code redeemed'),
-                jsonb_build_object('step', 'code_redeemed',
-                    'outcome', CASE WHEN v.refused IS NULL THEN 'ok' ELSE 'failed' END),
-                $13, $14
-            FROM v
-         )
-         SELECT v.*, u.email, u.email_verified, u.name, u.nickname, u.given_name, u.family_name,
-            u.picture, u.locale, u.logins_count, u.last_login, u.created_at, u.updated_at,
-            coalesce(u.blocked, false) AS blocked, u.user_id IS NOT NULL AS user_exists,
-            EXISTS (SELECT 1 FROM r) AS refresh_issued
-         FROM v LEFT JOIN u ON true"
-    ))
-    .bind(tenant_id)
-    .bind(redemption.code_hash)
-    .bind(redemption.family_id)
-    .bind(redemption.refresh_token_hash)
-    .bind(redemption.refresh_expires_at)
-    .bind(redemption.client_id)
-    .bind(redemption.redirect_uri)
-    .bind(redemption.redirect_uri_optional)
-    .bind(redemption.verifier_s256)
-    .bind(Uuid::new_v4())
-    .bind(redemption.redeemed_event)
-    .bind(redemption.refused_event)
-    .bind(&redemption.requester.ip)
-    .bind(&redemption.requester.user_agent)
+    let row = sqlx::query_file!(
+        "src/db/sql/login_redeem.sql",
+        tenant_id,
+        redemption.code_hash,
+        redemption.family_id,
+        redemption.refresh_token_hash,
+        redemption.refresh_expires_at,
+        redemption.client_id,
+        redemption.redirect_uri,
+        redemption.redirect_uri_optional,
+        redemption.verifier_s256,
+        Uuid::new_v4(),
+        redemption.redeemed_event,
+        redemption.refused_event,
+        redemption.requester.ip.as_deref(),
+        redemption.requester.user_agent.as_deref(),
+    )
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let user = if row.try_get::<bool, _>("user_exists")? {
-        Some(User::from_row(&row)?)
-    } else {
-        None
+    // The user's columns that are never null in `users` are all null exactly when the user is
+    // gone (the LEFT JOIN found no row).
+    let user = match (
+        row.email_verified,
+        row.logins_count,
+        row.user_created_at,
+        row.user_updated_at,
+        row.blocked,
+    ) {
+        (
+            Some(email_verified),
+            Some(logins_count),
+            Some(created_at),
+            Some(updated_at),
+            Some(blocked),
+        ) => Some(User {
+            user_id: row.user_id.clone(),
+            email: row.email,
+            email_verified,
+            name: row.name,
+            nickname: row.nickname,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            picture: row.picture,
+            locale: row.locale,
+            logins_count,
+            last_login: row.last_login,
+            created_at,
+            updated_at,
+            blocked,
+        }),
+        _ => None,
     };
     Ok(Some(Redeemed {
-        code: AuthorizationCode::from_row(&row)?,
-        refused: row.try_get("refused")?,
+        code: AuthorizationCode {
+            trace_id: row.trace_id,
+            client_id: row.client_id,
+            user_id: row.user_id,
+            connection_id: row.connection_id,
+            redirect_uri: row.redirect_uri,
+            scope: row.scope,
+            nonce: row.nonce,
+            code_challenge: row.code_challenge,
+            auth_time: row.auth_time,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            family_id: row.family_id,
+        },
+        refused: row.refused,
         user,
-        refresh_issued: row.try_get("refresh_issued")?,
+        refresh_issued: row.refresh_issued,
     }))
 }
 
@@ -375,11 +342,14 @@ pub async fn code(
     tenant_id: Uuid,
     code_hash: &[u8],
 ) -> Result<Option<AuthorizationCode>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {CODE_COLUMNS} FROM authorization_codes WHERE tenant_id = $1 AND code_hash = $2"
-    ))
-    .bind(tenant_id)
-    .bind(code_hash)
+    sqlx::query_as!(
+        AuthorizationCode,
+        "SELECT trace_id, client_id, user_id, connection_id, redirect_uri, scope, nonce,
+            code_challenge, auth_time, expires_at, used_at, family_id
+         FROM authorization_codes WHERE tenant_id = $1 AND code_hash = $2",
+        tenant_id,
+        code_hash,
+    )
     .fetch_optional(db)
     .await
 }
@@ -388,12 +358,12 @@ pub async fn code(
 pub async fn purge_expired(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     // Expired transactions are kept a day: they count abandoned logins in connection health.
     let a =
-        sqlx::query("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
+        sqlx::query!("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
             .execute(db)
             .await?
             .rows_affected();
     let b =
-        sqlx::query("DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'")
+        sqlx::query!("DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'")
             .execute(db)
             .await?
             .rows_affected();

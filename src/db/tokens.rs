@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct RefreshToken {
     pub family_id: Uuid,
     pub client_id: String,
@@ -28,18 +28,18 @@ pub async fn insert(
     auth_time: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope, auth_time, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        tenant_id,
+        token_hash,
+        family_id,
+        client_id,
+        user_id,
+        scope,
+        auth_time,
+        expires_at,
     )
-    .bind(tenant_id)
-    .bind(token_hash)
-    .bind(family_id)
-    .bind(client_id)
-    .bind(user_id)
-    .bind(scope)
-    .bind(auth_time)
-    .bind(expires_at)
     .execute(db)
     .await
     .map(|_| ())
@@ -53,21 +53,24 @@ pub async fn rotate(
     token_hash: &[u8],
 ) -> Result<Option<RefreshToken>, sqlx::Error> {
     // Lock the row so two concurrent uses of one token serialise: the second sees it rotated.
-    let token: Option<RefreshToken> = sqlx::query_as(
+    let token = sqlx::query_as!(
+        RefreshToken,
         "SELECT family_id, client_id, user_id, scope, auth_time, expires_at, rotated_at, revoked_at
          FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE",
+        tenant_id,
+        token_hash,
     )
-    .bind(tenant_id)
-    .bind(token_hash)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(t) = &token {
         if t.rotated_at.is_none() && t.revoked_at.is_none() {
-            sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE tenant_id = $1 AND token_hash = $2")
-                .bind(tenant_id)
-                .bind(token_hash)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE refresh_tokens SET rotated_at = now() WHERE tenant_id = $1 AND token_hash = $2",
+                tenant_id,
+                token_hash,
+            )
+            .execute(&mut **tx)
+            .await?;
         }
     }
     Ok(token)
@@ -78,11 +81,11 @@ pub async fn revoke_family(
     tenant_id: Uuid,
     family_id: Uuid,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND family_id = $2 AND revoked_at IS NULL",
+        tenant_id,
+        family_id,
     )
-    .bind(tenant_id)
-    .bind(family_id)
     .execute(db)
     .await?
     .rows_affected())
@@ -94,11 +97,11 @@ pub async fn revoke_user(
     tenant_id: Uuid,
     user_id: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        tenant_id,
+        user_id,
     )
-    .bind(tenant_id)
-    .bind(user_id)
     .execute(db)
     .await?
     .rows_affected())
@@ -126,8 +129,9 @@ pub async fn revoke_presented(
     token_hash: &[u8],
     client_id: &str,
 ) -> Result<Revocation, sqlx::Error> {
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "WITH t AS (
+    // `t`'s columns come through a CTE, so PostgreSQL cannot say they are never null.
+    let row = sqlx::query!(
+        r#"WITH t AS (
              SELECT client_id, user_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2
          ), r AS (
              UPDATE refresh_tokens SET revoked_at = now()
@@ -135,17 +139,21 @@ pub async fn revoke_presented(
                AND (SELECT client_id FROM t) = $3 AND revoked_at IS NULL
              RETURNING rotated_at, expires_at
          )
-         SELECT t.client_id, t.user_id,
-             (SELECT count(*) FROM r WHERE rotated_at IS NULL AND expires_at > now()) FROM t",
+         SELECT t.client_id AS "owner!", t.user_id AS "user_id!",
+             (SELECT count(*) FROM r WHERE rotated_at IS NULL AND expires_at > now()) AS "live!"
+         FROM t"#,
+        tenant_id,
+        token_hash,
+        client_id,
     )
-    .bind(tenant_id)
-    .bind(token_hash)
-    .bind(client_id)
     .fetch_optional(db)
     .await?;
     Ok(match row {
         None => Revocation::Unknown,
-        Some((owner, _, _)) if owner != client_id => Revocation::OtherClient,
-        Some((_, user_id, live)) => Revocation::Revoked { user_id, live },
+        Some(r) if r.owner != client_id => Revocation::OtherClient,
+        Some(r) => Revocation::Revoked {
+            user_id: r.user_id,
+            live: r.live,
+        },
     })
 }
