@@ -8,13 +8,13 @@
 //! only do across origins what it could do with the same request from a server.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 use crate::db;
 use crate::db::clients::Client;
 use crate::domain::WebOrigin;
+use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -117,10 +117,14 @@ async fn preflight(
         } else {
             "the origin is not an allowed web origin of any application of this tenant"
         };
-        return HttpResponse::Forbidden()
-            .insert_header(allow)
-            .insert_header((header::VARY, "Origin"))
-            .json(json!({ "error": "invalid_request", "error_description": why }));
+        let mut res =
+            OAuthError::with_status(StatusCode::FORBIDDEN, "invalid_request", why).response();
+        let headers = res.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&allow.1) {
+            headers.insert(header::ALLOW, value);
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        return res;
     }
     HttpResponse::NoContent()
         .insert_header(allow)
