@@ -375,7 +375,7 @@ async fn client(
         if app_type != "non_interactive" {
             bail!("--management-scopes needs --type non_interactive");
         }
-        services::clients::parse_scopes("--management-scopes", scopes)
+        services::client_grants::parse_scopes("--management-scopes", scopes)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let input = ClientInput {
@@ -393,7 +393,7 @@ async fn client(
     let issuer = settings.issuer_for_host(&host);
     let audience = format!("{issuer}api/v2/");
     if let Some(scopes) = &scopes {
-        services::clients::create_grant(
+        services::client_grants::create_grant(
             pool,
             tenant.tenant_id,
             &client.client_id,

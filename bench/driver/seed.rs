@@ -96,7 +96,7 @@ pub async fn service_tenant(
         settings.issuer_for_host(&settings.tenant_host(slug))
     );
     let scopes: Vec<String> = MANAGEMENT_SCOPES.iter().map(|s| s.to_string()).collect();
-    services::clients::create_grant(
+    services::client_grants::create_grant(
         pool,
         tenant_id,
         &machine.client_id,

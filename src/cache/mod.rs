@@ -11,8 +11,10 @@
 //! connected the cache is bypassed entirely: reads go to the database.
 
 pub mod listener;
+mod tokens;
 mod verifying_keys;
 
+pub use tokens::{IssuedToken, IssuedTokenKey};
 pub use verifying_keys::VerifyingKeys;
 
 use std::collections::{HashMap, HashSet};
@@ -29,21 +31,12 @@ use crate::crypto::claims::AccessClaims;
 use crate::crypto::seal::{SealContext, Sealer};
 use crate::crypto::signing::SigningKey;
 use crate::db;
-use crate::db::clients::{Client, ClientGrant};
+use crate::db::client_grants::ClientGrant;
+use crate::db::clients::Client;
 use crate::db::connections::Connection;
 use crate::db::signing_keys::StoredKey;
 use crate::db::tenants::Tenant;
 use crate::providers::{Provider, UpstreamConfig};
-
-/// A `client_credentials` access token as issued, for handing out again while it is fresh.
-pub struct IssuedToken {
-    pub access_token: String,
-    pub scope: String,
-    pub expires_at: i64,
-}
-
-/// Which client, audience and scopes a machine-to-machine token was issued for.
-pub type IssuedTokenKey = (Uuid, String, String, String);
 
 /// A connection ready for logins.
 pub struct LiveConnection {
@@ -294,7 +287,7 @@ impl ConfigCache {
             tenant_id,
             (tenant_id, client_id.to_owned(), audience.to_owned()),
             || async {
-                Ok(db::clients::grant_for(pool, tenant_id, client_id, audience)
+                Ok(db::client_grants::grant_for(pool, tenant_id, client_id, audience)
                     .await?
                     .map(Arc::new))
             },
@@ -306,45 +299,6 @@ impl ConfigCache {
     /// token depends on (see [`ConfigCache::remember_token`]).
     pub fn version(&self, tenant_id: Uuid) -> u64 {
         self.tag(tenant_id)
-    }
-
-    /// A token issued for exactly this key under the tenant's current configuration that is
-    /// still valid until at least `fresh_until` (a Unix time).
-    pub fn reusable_token(
-        &self,
-        key: &IssuedTokenKey,
-        fresh_until: i64,
-    ) -> Option<Arc<IssuedToken>> {
-        self.current(&self.issued_tokens, key, key.0)
-            .filter(|token| token.expires_at >= fresh_until)
-    }
-
-    /// Keeps a token for reuse, tagged with the configuration `version` read before its grant
-    /// and key were: a change committed since then makes it unusable.
-    pub fn remember_token(&self, key: IssuedTokenKey, version: u64, token: Arc<IssuedToken>) {
-        self.keep(&self.issued_tokens, key, version, token);
-    }
-
-    /// The claims of an access token this node verified under the tenant's current keys
-    /// (its expiry is for the caller to check: a verified token still expires).
-    pub fn verified_token(
-        &self,
-        tenant_id: Uuid,
-        digest: [u8; 32],
-    ) -> Option<Arc<AccessClaims>> {
-        self.current(&self.verified_tokens, &(tenant_id, digest), tenant_id)
-    }
-
-    /// Remembers a verified token, tagged with the configuration `version` read before its key
-    /// was: a key rotated or revoked since makes the entry unusable.
-    pub fn remember_verified(
-        &self,
-        tenant_id: Uuid,
-        digest: [u8; 32],
-        version: u64,
-        claims: Arc<AccessClaims>,
-    ) {
-        self.keep(&self.verified_tokens, (tenant_id, digest), version, claims);
     }
 
     pub async fn connection_by_name(

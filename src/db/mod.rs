@@ -2,6 +2,7 @@
 //! tenant-owned query takes the tenant id as its first argument.
 
 pub mod admins;
+pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod events;

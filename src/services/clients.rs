@@ -7,8 +7,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::crypto::random::{id_with_prefix, opaque_token, token_hash};
 use crate::db;
-use crate::db::OnConstraint;
-use crate::db::clients::{Client, ClientFields, ClientGrant};
+use crate::db::clients::{Client, ClientFields};
 use crate::domain::{
     AppType, DisplayName, FieldError, GrantType, RedirectUri, TokenEndpointAuthMethod, WebOrigin,
 };
@@ -250,70 +249,7 @@ pub async fn delete(
     Ok(())
 }
 
-/// Validates a scope list against the management API's scopes.
-pub fn parse_scopes(field: &str, scopes: &[String]) -> Result<Vec<String>, FieldError> {
-    let mut out = Vec::new();
-    for s in scopes {
-        if !MANAGEMENT_SCOPES.contains(&s.as_str()) {
-            return Err(FieldError::new(
-                field,
-                format!(
-                    "`{}` is not a management API scope",
-                    s.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
-        if !out.contains(s) {
-            out.push(s.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// Grants `client_id` the given scopes on the tenant's management API audience.
-pub async fn create_grant(
-    pool: &sqlx::PgPool,
-    tenant_id: Uuid,
-    client_id: &str,
-    audience: &str,
-    scopes: &[String],
-    actor: &Actor,
-) -> Result<ClientGrant, ServiceError> {
-    let scopes = parse_scopes("scope", scopes)?;
-    let mut tx = pool.begin().await?;
-    let client = db::clients::by_id(&mut *tx, tenant_id, client_id)
-        .await?
-        .filter(|c| !c.is_tester)
-        .ok_or_else(|| {
-            ServiceError::Invalid(FieldError::new(
-                "client_id",
-                "is not a client of this tenant",
-            ))
-        })?;
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
-        return Err(ServiceError::Invalid(FieldError::new(
-            "client_id",
-            "the client does not have the client_credentials grant type",
-        )));
-    }
-    let grant = db::clients::insert_grant(
-        &mut *tx,
-        tenant_id,
-        &id_with_prefix("cgr_", 16),
-        client_id,
-        audience,
-        &scopes,
-    )
-    .await
-    .on_constraint(|| {
-        ServiceError::Conflict("A client grant for this client and audience already exists".into())
-    })?;
-    audit(&mut tx, tenant_id, "client_grant_created", &client, actor).await?;
-    tx.commit().await?;
-    Ok(grant)
-}
-
-async fn audit(
+pub(super) async fn audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     tenant_id: Uuid,
     event_type: &'static str,
@@ -349,66 +285,6 @@ pub async fn delete_checked(
     audit(&mut tx, tenant_id, "client_deleted", &client, actor).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Replaces a grant's scopes.
-pub async fn update_grant(
-    pool: &sqlx::PgPool,
-    tenant_id: Uuid,
-    grant_id: &str,
-    scopes: &[String],
-    expected_version: Option<i32>,
-    actor: &Actor,
-) -> Result<ClientGrant, ServiceError> {
-    let scopes = parse_scopes("scope", scopes)?;
-    let mut tx = pool.begin().await?;
-    let current = db::clients::grant_by_id(&mut *tx, tenant_id, grant_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let version = expected_version.unwrap_or(current.version);
-    let grant = db::clients::update_grant_scope(&mut *tx, tenant_id, grant_id, version, &scopes)
-        .await?
-        .ok_or(ServiceError::Stale)?;
-    audit_grant(&mut tx, tenant_id, "client_grant_updated", &grant, actor).await?;
-    tx.commit().await?;
-    Ok(grant)
-}
-
-pub async fn delete_grant(
-    pool: &sqlx::PgPool,
-    tenant_id: Uuid,
-    grant_id: &str,
-    expected_version: Option<i32>,
-    actor: &Actor,
-) -> Result<(), ServiceError> {
-    let mut tx = pool.begin().await?;
-    let current = db::clients::grant_by_id(&mut *tx, tenant_id, grant_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if expected_version.is_some_and(|v| v != current.version) {
-        return Err(ServiceError::Stale);
-    }
-    db::clients::delete_grant(&mut *tx, tenant_id, grant_id).await?;
-    audit_grant(&mut tx, tenant_id, "client_grant_deleted", &current, actor).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn audit_grant(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    tenant_id: Uuid,
-    event_type: &'static str,
-    grant: &ClientGrant,
-    actor: &Actor,
-) -> Result<(), sqlx::Error> {
-    let event = db::events::NewEvent {
-        client_id: Some(grant.client_id.clone()),
-        details: serde_json::json!({ "grant_id": grant.grant_id, "scope": grant.scope }),
-        ..db::events::NewEvent::config_change(event_type, actor, &grant.grant_id)
-    };
-    db::events::record(&mut **tx, tenant_id, &event)
-        .await
-        .map(|_| ())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! write in one transaction and audit, so every door behaves the same.
 
 pub mod admins;
+pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod health;

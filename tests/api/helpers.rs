@@ -480,7 +480,7 @@ impl TestApp {
                 .unwrap();
         let audience = format!("{}api/v2/", tenant.issuer);
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        services::clients::create_grant(
+        services::client_grants::create_grant(
             &self.pool,
             tenant.tenant_id,
             &client.client_id,

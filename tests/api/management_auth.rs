@@ -458,7 +458,7 @@ async fn a_client_asking_again_gets_its_fresh_token_back_until_its_configuration
     .unwrap();
     let secret = secret.unwrap();
     let audience = format!("{}api/v2/", tenant.issuer);
-    gatehouse::services::clients::create_grant(
+    gatehouse::services::client_grants::create_grant(
         &app.pool,
         tenant.tenant_id,
         &client.client_id,

@@ -39,7 +39,7 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
         .map(|s| s.to_string())
         .collect();
     let audience = format!("{}api/v2/", tenant.issuer);
-    services::clients::create_grant(
+    services::client_grants::create_grant(
         &app.pool,
         tenant.tenant_id,
         &client.client_id,

@@ -10,10 +10,10 @@ use super::paging::{checkpoint_answer, offset_answer, Paging, Query};
 use super::reply::Reply;
 use super::{etag, idempotency};
 use crate::db;
-use crate::db::clients::{ClientGrant, GrantFilter};
+use crate::db::client_grants::{ClientGrant, GrantFilter};
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::services::clients as service;
+use crate::services::client_grants as service;
 use crate::services::ServiceError;
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ async fn find(
     token: &ManagementToken,
     id: &str,
 ) -> Result<ClientGrant, ApiError> {
-    db::clients::grant_by_id(&state.pool, token.tenant_id(), id)
+    db::client_grants::grant_by_id(&state.pool, token.tenant_id(), id)
         .await?
         .ok_or_else(|| api(ServiceError::NotFound))
 }
@@ -66,7 +66,7 @@ pub async fn list(
             per_page,
             include_totals,
         } => {
-            let rows = db::clients::grants_page(
+            let rows = db::client_grants::grants_page(
                 &state.pool,
                 tenant_id,
                 &filter,
@@ -75,14 +75,14 @@ pub async fn list(
             )
             .await?;
             let total = match include_totals {
-                true => Some(db::clients::grants_count(&state.pool, tenant_id, &filter).await?),
+                true => Some(db::client_grants::grants_count(&state.pool, tenant_id, &filter).await?),
                 false => None,
             };
             let items = rows.iter().map(grant_json).collect();
             offset_answer("client_grants", items, page, per_page, total)
         }
         Paging::Checkpoint { from, take } => {
-            let rows = db::clients::grants_after(
+            let rows = db::client_grants::grants_after(
                 &state.pool,
                 tenant_id,
                 &filter,
