@@ -2,6 +2,8 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY .cargo .cargo
+COPY .sqlx .sqlx
 COPY src src
 COPY migrations migrations
 COPY templates templates

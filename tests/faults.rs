@@ -366,7 +366,7 @@ async fn machine_client(pool: &PgPool, site: &Site, scopes: &[&str]) -> (String,
     .await
     .expect("machine client");
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    services::clients::create_grant(
+    services::client_grants::create_grant(
         pool,
         site.tenant_id,
         &client.client_id,

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use gatehouse::crypto::signing::generate_key;
-use gatehouse::tokens::{check_header, verify_with_key};
+use gatehouse::services::tokens::{check_header, verify_with_key};
 use jsonwebtoken::DecodingKey;
 use libfuzzer_sys::fuzz_target;
 
