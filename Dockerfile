@@ -5,10 +5,11 @@ COPY Cargo.toml Cargo.lock build.rs ./
 COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY src src
+COPY fake-exact fake-exact
 COPY migrations migrations
 COPY templates templates
 COPY static static
-RUN cargo build --release --locked --bin gatehouse --bin fake-exact
+RUN cargo build --release --locked -p gatehouse -p fake-exact --bin gatehouse --bin fake-exact
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \

@@ -13,7 +13,6 @@ pub mod deferred_events;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
-pub mod fake_exact;
 pub mod metrics;
 pub mod middleware;
 pub mod providers;

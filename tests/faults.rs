@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fake_exact::{Consent, FakeApp, FakeExact, FakeExactHandle, MeMode, TokenMode};
 use gatehouse::config::Settings;
 use gatehouse::crypto::random::token_hash;
 use gatehouse::crypto::seal::{MasterKey, Sealer};
 use gatehouse::embedded_pg::EmbeddedPostgres;
-use gatehouse::fake_exact::{Consent, FakeApp, FakeExact, FakeExactHandle, MeMode, TokenMode};
 use gatehouse::services::{self, Actor};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};

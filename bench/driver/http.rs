@@ -149,7 +149,7 @@ pub async fn login(
     if let Some(n) = user {
         to_fake = to_fake.header(
             reqwest::header::COOKIE,
-            format!("{}={n}", gatehouse::fake_exact::SESSION_COOKIE),
+            format!("{}={n}", fake_exact::SESSION_COOKIE),
         );
     }
     let res = send(to_fake, "fake Exact authorize").await?;

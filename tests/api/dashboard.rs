@@ -2,7 +2,7 @@
 //! security properties (CSRF, sessions, roles, throttling, headers) are in
 //! `dashboard_security.rs`; the browser journey in `browser/`.
 
-use gatehouse::fake_exact::{FakeApp, FakeExactHandle, FakeUser, TokenMode};
+use fake_exact::{FakeApp, FakeExactHandle, FakeUser, TokenMode};
 use gatehouse::services::{self, Actor};
 use secrecy::SecretString;
 use serde_json::json;

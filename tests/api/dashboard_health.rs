@@ -2,7 +2,7 @@
 //! shows the counts, the failing step, the last failure's trace (linked to its log entry) and
 //! the wrong-secret hint, all escaped; the connections list links to it with a badge; roles.
 
-use gatehouse::fake_exact::TokenMode;
+use fake_exact::TokenMode;
 
 use crate::dashboard::{location, member, Dash};
 use crate::helpers::*;

@@ -7,10 +7,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use fake_exact::{FakeApp, FakeExact, FakeExactHandle};
 use gatehouse::config::Settings;
 use gatehouse::crypto::seal::{MasterKey, Sealer};
 use gatehouse::embedded_pg::{EmbeddedPostgres, TEST_SETTINGS};
-use gatehouse::fake_exact::{FakeApp, FakeExact, FakeExactHandle};
 use gatehouse::services::{self, Actor};
 use gatehouse::startup::Application;
 use gatehouse::state::AppState;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use gatehouse::fake_exact::FakeExactHandle;
+use fake_exact::FakeExactHandle;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gatehouse::fake_exact::{Consent, MeMode, TokenMode};
+use fake_exact::{Consent, MeMode, TokenMode};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -246,7 +246,7 @@ async fn root_attributes_follow_the_connection_policy() {
     let s = login_setup().await;
     login(&s, &s.web, &[]).await;
     s.app.execute_config_sql("UPDATE connections SET options = options || '{\"set_user_root_attributes\":\"on_first_login\"}'").await;
-    let mut user = gatehouse::fake_exact::FakeUser::jan();
+    let mut user = fake_exact::FakeUser::jan();
     user.full_name = Some("Jan Changed".into());
     s.fake.set_user(user.clone());
     login(&s, &s.web, &[]).await;

@@ -341,7 +341,7 @@ async fn status_is_200_for_a_usable_connection_and_404_for_an_unknown_one() {
 async fn status_carries_the_connections_health() {
     use crate::helpers::location_params;
     use crate::login::{login, login_setup};
-    use gatehouse::fake_exact::TokenMode;
+    use fake_exact::TokenMode;
 
     let s = login_setup().await;
     let id = gatehouse::db::connections::by_name(&s.app.pool, s.tenant.tenant_id, "exact")

@@ -1,7 +1,7 @@
 //! Changes made through the management API take effect on the very next login: no restart,
 //! no stale copy anywhere.
 
-use gatehouse::fake_exact::FakeApp;
+use fake_exact::FakeApp;
 use serde_json::{json, Value};
 
 use crate::helpers::*;

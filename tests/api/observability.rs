@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use gatehouse::fake_exact::{Consent, MeMode, TokenMode};
+use fake_exact::{Consent, MeMode, TokenMode};
 use serde_json::Value;
 
 use crate::helpers::*;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use fake_exact::FakeApp;
 use fantoccini::{Client, Locator};
-use gatehouse::fake_exact::FakeApp;
 
 use super::{screenshot_path, Browser};
 use crate::helpers::*;

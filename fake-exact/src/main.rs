@@ -1,12 +1,12 @@
 //! `fake-exact`: a fake Exact Online on your laptop, to try logins without an Exact account.
 //!
-//! Thin wrapper around [`gatehouse::fake_exact`]; see that module for the endpoints and the
+//! Thin wrapper around [`fake_exact`] (this crate's library); see it for the endpoints and the
 //! `/__fake/*` switches (token and Me failure modes, consent, user).
 
 use std::net::SocketAddr;
 
 use clap::{Parser, ValueEnum};
-use gatehouse::fake_exact::{Consent, FakeApp, FakeExact};
+use fake_exact::{Consent, FakeApp, FakeExact};
 
 /// Serve a fake Exact Online (OAuth authorize/token and current/Me) until Ctrl-C.
 #[derive(Parser)]

@@ -1,10 +1,11 @@
 //! A fake Exact Online: the three OAuth/REST endpoints Gatehouse talks to, quirks included.
 //!
-//! Used by the integration tests over real HTTP on loopback, and by the `fake-exact` binary so
-//! logins can be tried on a laptop without an Exact account. It follows `EXACT.md` to the letter
-//! where the real service is odd: `expires_in` is a string, codes and tokens contain `!*+/=`,
-//! failed code exchanges answer either plain-text `Bad Request` or RFC 6749 JSON, `current/Me`
-//! answers XML unless asked for JSON, and refresh tokens rotate on every use.
+//! Used by Gatehouse's integration tests and benchmarks over real HTTP on loopback, and by the
+//! `fake-exact` binary (`src/main.rs`) so logins can be tried on a laptop without an Exact
+//! account. A crate of its own so none of it is compiled into Gatehouse's production build.
+//! It copies the real service where that is odd: `expires_in` is a string, codes and tokens
+//! contain `!*+/=`, failed code exchanges answer either plain-text `Bad Request` or RFC 6749
+//! JSON, `current/Me` answers XML unless asked for JSON, and refresh tokens rotate on every use.
 //!
 //! # Endpoints
 //!
@@ -32,7 +33,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use gatehouse::fake_exact::{FakeApp, FakeExact, TokenMode};
+//! use fake_exact::{FakeApp, FakeExact, TokenMode};
 //! let exact = FakeExact::start(FakeApp {
 //!     client_id: "client".into(),
 //!     client_secret: "secret".into(),
