@@ -1,6 +1,6 @@
 //! The admin dashboard over HTTP: first run, pages, forms, "Try" and what it shows. The
 //! security properties (CSRF, sessions, roles, throttling, headers) are in
-//! `dashboard_security.rs`; the browser journey in `browser/`.
+//! `dashboard_security/`; the browser journey in `browser/`.
 //!
 //! One module per part of the dashboard; what they and the other dashboard tests share (a
 //! dashboard browser, admins, connections with a secret, a Try) is here.
