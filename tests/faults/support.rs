@@ -278,6 +278,9 @@ pub async fn make_site(fixtures: Fixtures<'_>) -> Site {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The database afterwards
+
 /// Checks what must hold in the database whatever happened: no code without its user, no
 /// recorded success without its code. Returns (codes, used codes, login successes).
 pub async fn consistent_counts(pool: &PgPool) -> (i64, i64, i64) {
