@@ -11,8 +11,8 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::providers::{LoginStep, UpstreamFailure};
 use crate::cache::CacheStats;
+use crate::providers::{LoginStep, UpstreamFailure};
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -220,7 +220,12 @@ impl Metrics {
 
     /// The text exposition, with gauges and totals read now: the node's open and idle
     /// database connections, its cache's counters and its dropped token events.
-    pub fn render(&self, (open, idle): (u32, usize), stats: &CacheStats, events_dropped: u64) -> String {
+    pub fn render(
+        &self,
+        (open, idle): (u32, usize),
+        stats: &CacheStats,
+        events_dropped: u64,
+    ) -> String {
         self.db_pool_connections.set(i64::from(open));
         self.db_pool_idle.set(idle as i64);
         catch_up(&self.cache_hits, stats.hits.load(Ordering::Relaxed));

@@ -148,4 +148,3 @@ impl RateLimits {
         self.failures.run_pending_tasks();
     }
 }
-

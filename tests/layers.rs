@@ -19,7 +19,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "services",
         &["services", "metrics", "rate_limit", "deferred_events"],
     ),
-    ("http", &["routes", "middleware", "error", "tenancy", "state"]),
+    (
+        "http",
+        &["routes", "middleware", "error", "tenancy", "state"],
+    ),
     ("startup", &["startup", "cli", "database", "embedded_pg"]),
 ];
 
@@ -80,7 +83,8 @@ fn code_of(text: &str) -> String {
                 i += 1;
             }
             i += 2;
-        } else if c == 'r' && matches!(next, Some('"') | Some('#')) && !ident_char(prev(&chars, i)) {
+        } else if c == 'r' && matches!(next, Some('"') | Some('#')) && !ident_char(prev(&chars, i))
+        {
             // A raw string: r"..." or r#"..."#.
             let mut j = i + 1;
             let mut hashes = 0;

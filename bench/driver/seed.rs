@@ -210,7 +210,8 @@ pub async fn bulk_tenants(
             let kid = opaque_token(12);
             let mut jwk = key.public_jwk.clone();
             jwk["kid"] = json!(kid);
-            sealed_keys.push(sealer.seal(&key.pkcs8_der, &SealContext::signing_key(tenant_id, &kid)));
+            sealed_keys
+                .push(sealer.seal(&key.pkcs8_der, &SealContext::signing_key(tenant_id, &kid)));
             kids.push(kid);
             jwks.push(jwk);
             let client_id = id_with_prefix("", 32);

@@ -287,9 +287,11 @@ impl ConfigCache {
             tenant_id,
             (tenant_id, client_id.to_owned(), audience.to_owned()),
             || async {
-                Ok(db::client_grants::grant_for(pool, tenant_id, client_id, audience)
-                    .await?
-                    .map(Arc::new))
+                Ok(
+                    db::client_grants::grant_for(pool, tenant_id, client_id, audience)
+                        .await?
+                        .map(Arc::new),
+                )
             },
         )
         .await

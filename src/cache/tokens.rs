@@ -40,11 +40,7 @@ impl ConfigCache {
 
     /// The claims of an access token this node verified under the tenant's current keys
     /// (its expiry is for the caller to check: a verified token still expires).
-    pub fn verified_token(
-        &self,
-        tenant_id: Uuid,
-        digest: [u8; 32],
-    ) -> Option<Arc<AccessClaims>> {
+    pub fn verified_token(&self, tenant_id: Uuid, digest: [u8; 32]) -> Option<Arc<AccessClaims>> {
         self.current(&self.verified_tokens, &(tenant_id, digest), tenant_id)
     }
 

@@ -45,4 +45,3 @@ pub enum Audience {
     One(String),
     Many(Vec<String>),
 }
-

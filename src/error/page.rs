@@ -62,9 +62,9 @@ impl PageError {
                 "Temporarily unavailable",
                 "Gatehouse cannot reach its database right now. Try again in a moment.",
             ),
-            Failure::UnstorableInput => {
-                Self::bad_request("The request holds characters that cannot be stored (such as NUL).")
-            }
+            Failure::UnstorableInput => Self::bad_request(
+                "The request holds characters that cannot be stored (such as NUL).",
+            ),
             Failure::Bug => Self::new(
                 status_of(kind),
                 "Something went wrong",

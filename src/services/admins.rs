@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::crypto::password;
 use crate::db;
-use crate::db::OnConstraint;
 use crate::db::admins::Admin;
+use crate::db::OnConstraint;
 use crate::domain::FieldError;
 
 /// Lowercased, trimmed, and plausibly an address.

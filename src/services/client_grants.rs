@@ -90,9 +90,10 @@ pub async fn update_grant(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let version = expected_version.unwrap_or(current.version);
-    let grant = db::client_grants::update_grant_scope(&mut *tx, tenant_id, grant_id, version, &scopes)
-        .await?
-        .ok_or(ServiceError::Stale)?;
+    let grant =
+        db::client_grants::update_grant_scope(&mut *tx, tenant_id, grant_id, version, &scopes)
+            .await?
+            .ok_or(ServiceError::Stale)?;
     audit_grant(&mut tx, tenant_id, "client_grant_updated", &grant, actor).await?;
     tx.commit().await?;
     Ok(grant)

@@ -8,14 +8,14 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
+use crate::cache::ConfigCache;
 use crate::crypto::random::id_with_prefix;
 use crate::crypto::seal::{SealContext, Sealer};
 use crate::db;
-use crate::db::OnConstraint;
 use crate::db::connections::{Connection, ConnectionFields};
+use crate::db::OnConstraint;
 use crate::domain::{ConnectionName, DisplayName, FieldError};
 use crate::providers::{self, Provider};
-use crate::cache::ConfigCache;
 
 /// A connection with the clients it is enabled for: what the API and dashboard show.
 #[derive(Clone, Debug)]
@@ -189,9 +189,10 @@ pub async fn update(
         Some(options) => {
             let parsed = provider.parse_options(options, current.client_secret_sealed.is_some())?;
             let secret = match parsed.client_secret {
-                Some(s) => Some(
-                    sealer.seal_str(s.expose_secret(), &SealContext::connection_secret(tenant_id, connection_id)),
-                ),
+                Some(s) => Some(sealer.seal_str(
+                    s.expose_secret(),
+                    &SealContext::connection_secret(tenant_id, connection_id),
+                )),
                 None => current.client_secret_sealed.clone(),
             };
             (parsed.public, secret)

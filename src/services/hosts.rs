@@ -62,4 +62,3 @@ pub async fn resolve(
         None => HostKind::Unknown,
     })
 }
-

@@ -7,9 +7,9 @@ use super::{Actor, ServiceError};
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
 use crate::db;
-use crate::db::OnConstraint;
 use crate::db::clients::ClientFields;
 use crate::db::tenants::Tenant;
+use crate::db::OnConstraint;
 use crate::domain::{DisplayName, HostName, TenantSlug};
 
 /// The path on the admin host where the tester client's logins land ("Try").

@@ -146,7 +146,10 @@ impl Api {
             .sealer
             .open(
                 &stored.private_key_sealed,
-                &gatehouse::crypto::seal::SealContext::signing_key(self.tenant.tenant_id, &stored.kid),
+                &gatehouse::crypto::seal::SealContext::signing_key(
+                    self.tenant.tenant_id,
+                    &stored.kid,
+                ),
             )
             .unwrap();
         let key = RsaKeyPair::from_pkcs8(&der).unwrap();

@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use crate::client_addr::Requester;
 use crate::error::ApiError;
+use crate::services::tokens::{self, AccessClaims, Rejection};
 use crate::services::Actor;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::services::tokens::{self, AccessClaims, Rejection};
 
 /// A verified management API token of the tenant this request is for.
 pub struct ManagementToken {

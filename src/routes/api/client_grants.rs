@@ -75,7 +75,9 @@ pub async fn list(
             )
             .await?;
             let total = match include_totals {
-                true => Some(db::client_grants::grants_count(&state.pool, tenant_id, &filter).await?),
+                true => {
+                    Some(db::client_grants::grants_count(&state.pool, tenant_id, &filter).await?)
+                }
                 false => None,
             };
             let items = rows.iter().map(grant_json).collect();

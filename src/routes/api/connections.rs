@@ -204,9 +204,15 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:connections")?;
     let select = FieldSelection::parse(&Query::parse(&req))?;
-    let view = service::cached_view(&state.cache, &state.pool, &state.sealer, token.tenant_id(), &id)
-        .await
-        .map_err(api)?;
+    let view = service::cached_view(
+        &state.cache,
+        &state.pool,
+        &state.sealer,
+        token.tenant_id(),
+        &id,
+    )
+    .await
+    .map_err(api)?;
     Ok(Reply::ok(select.apply(view_json(&view)))
         .with_etag(tag(&view.connection))
         .unless_fresh(&req))

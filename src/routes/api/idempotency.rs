@@ -116,7 +116,10 @@ async fn replay(
         .and_then(|sealed| {
             state
                 .sealer
-                .open(sealed, &SealContext::idempotent_answer(token.tenant_id(), stored_key))
+                .open(
+                    sealed,
+                    &SealContext::idempotent_answer(token.tenant_id(), stored_key),
+                )
                 .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
         })?;
     let envelope: Value = serde_json::from_slice(&opened).map_err(ApiError::internal)?;

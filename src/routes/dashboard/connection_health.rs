@@ -7,8 +7,8 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::connection_form::option_str;
 use super::connection_badges::{percent, tone};
+use super::connection_form::option_str;
 use super::connections::find;
 use super::page::{encode, render, DashResult, Layout};
 use super::session::TenantView;
@@ -18,8 +18,8 @@ use crate::db;
 use crate::db::connections::Connection;
 use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
-use crate::domain::DEFAULT_EXACT_BASE_URL;
 use crate::domain::event_kind::LOGIN_FAILURE;
+use crate::domain::DEFAULT_EXACT_BASE_URL;
 use crate::services::health::{self, ConnectionHealth, LastFailure, Window};
 use crate::state::AppState;
 

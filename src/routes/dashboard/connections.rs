@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
 
-use super::connection_form::{blank, field_errors, filled, option_str, site_label, ConnectionForm};
 use super::connection_badges::{badges, Badge};
+use super::connection_form::{blank, field_errors, filled, option_str, site_label, ConnectionForm};
 use super::page::{
     not_found, render, render_status, see_other_with, DashError, DashResult, Empty, Errors, Layout,
 };

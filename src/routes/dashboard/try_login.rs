@@ -17,8 +17,8 @@ use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
 use crate::db;
 use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
-use crate::error::PageError;
 use crate::domain::event_kind::{CODE_REDEEMED, LOGIN_FAILURE};
+use crate::error::PageError;
 use crate::services::tenants::TESTER_CALLBACK_PATH;
 use crate::state::AppState;
 

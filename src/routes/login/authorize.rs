@@ -10,9 +10,9 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::browser_cookie_name;
 use super::params::Params;
 use super::redirect::{AppRedirect, ResponseMode};
-use super::browser_cookie_name;
 use crate::crypto::random::opaque_token;
 use crate::db;
 use crate::db::clients::Client;
@@ -116,7 +116,13 @@ pub async fn get(
         Ok(r) => r,
         Err((error, description)) => {
             trace
-                .fail(&state.login(), &tenant, LoginStep::Authorize, &description, None)
+                .fail(
+                    &state.login(),
+                    &tenant,
+                    LoginStep::Authorize,
+                    &description,
+                    None,
+                )
                 .await;
             return Ok(back.error(error, &description));
         }
@@ -134,7 +140,13 @@ pub async fn get(
     let Some(live) = live else {
         let description = "the connection does not exist or is not enabled for this application";
         trace
-            .fail(&state.login(), &tenant, LoginStep::Authorize, description, None)
+            .fail(
+                &state.login(),
+                &tenant,
+                LoginStep::Authorize,
+                description,
+                None,
+            )
             .await;
         return Ok(back.error("invalid_request", description));
     };

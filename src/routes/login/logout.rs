@@ -12,9 +12,9 @@ use super::browser_cookie_name;
 use super::params::Params;
 use crate::db;
 use crate::error::PageError;
+use crate::services::tokens::{id_token_hint_audience, Rejection};
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::services::tokens::{id_token_hint_audience, Rejection};
 
 /// Where to send the browser after logging out, as the request asked.
 struct ReturnTo<'a> {

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use crate::db;
 use crate::error::OAuthError;
+use crate::services::tokens::{is_opaque, open_userinfo_token, verify_access_token, Rejection};
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
-use crate::services::tokens::{is_opaque, open_userinfo_token, verify_access_token, Rejection};
 
 fn unauthorized(description: &str) -> HttpResponse {
     OAuthError::invalid_token(description).response()

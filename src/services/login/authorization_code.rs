@@ -127,5 +127,8 @@ pub(super) async fn signing_key(
     cx: &LoginContext<'_>,
     tenant: &TenantHost,
 ) -> Result<Arc<SigningKey>, GrantError> {
-    Ok(cx.cache.signing_key(cx.pool, cx.sealer, tenant.id()).await?)
+    Ok(cx
+        .cache
+        .signing_key(cx.pool, cx.sealer, tenant.id())
+        .await?)
 }

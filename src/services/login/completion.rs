@@ -18,10 +18,10 @@ use crate::crypto::random::{opaque_token, token_hash};
 use crate::crypto::seal::SealContext;
 use crate::db;
 use crate::db::connections::Connection;
+use crate::db::failure::{classify, Failure};
 use crate::db::login::{
     AuthorizationCode, CompletedLogin, Completion, LoginIdentity, LoginTransaction,
 };
-use crate::db::failure::{classify, Failure};
 use crate::db::users::RootAttributesPolicy;
 use crate::providers::{
     upstream_http, LoginStep, NormalizedProfile, UpstreamError, UpstreamFailure, UpstreamTokens,
@@ -166,7 +166,9 @@ async fn with_connection(
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream code exchange failed");
-            trace.fail(cx, tenant, e.step, &e.description, Some(&e)).await;
+            trace
+                .fail(cx, tenant, e.step, &e.description, Some(&e))
+                .await;
             return Outcome::failed(
                 e.oauth_error(),
                 "the identity provider did not complete the login",
@@ -186,7 +188,9 @@ async fn with_connection(
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(step = e.step.as_str(), status = ?e.status, "upstream profile fetch failed");
-            trace.fail(cx, tenant, e.step, &e.description, Some(&e)).await;
+            trace
+                .fail(cx, tenant, e.step, &e.description, Some(&e))
+                .await;
             return Outcome::failed(
                 e.oauth_error(),
                 "the identity provider did not return a usable profile",
@@ -196,7 +200,10 @@ async fn with_connection(
     trace.ok(LoginStep::ProfileFetch);
 
     let code = opaque_token(32);
-    let stored = store(cx, tenant, txn, connection, &profile, &tokens, &code, &trace).await;
+    let stored = store(
+        cx, tenant, txn, connection, &profile, &tokens, &code, &trace,
+    )
+    .await;
     match stored {
         Ok(Completion::Stored) => {
             cx.metrics

@@ -14,7 +14,9 @@ pub enum GrantError {
     /// The client may not have what it asked for (`access_denied`, a 403).
     AccessDenied(String),
     /// Client authentication failed; `basic` when the client tried HTTP Basic.
-    InvalidClient { basic: bool },
+    InvalidClient {
+        basic: bool,
+    },
     /// Too many failed client authentications: refused unchecked for this long.
     LockedOut(Duration),
     Internal(anyhow::Error),

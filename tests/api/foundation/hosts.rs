@@ -1,0 +1,87 @@
+//! Health and readiness on any host; tenant hosts resolved by slug and custom domain, unknown
+//! hosts a 404.
+
+use gatehouse::services;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_readiness_answer_on_any_host() {
+    let app = spawn_app().await;
+    for url in [
+        app.admin_url("/healthz"),
+        app.admin_url("/readyz"),
+        format!("http://127.0.0.1:{}/readyz", app.port),
+    ] {
+        let res = app.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn tenant_hosts_resolve_by_slug_and_custom_domain_and_unknown_hosts_get_404() {
+    let app = spawn_app().await;
+    let settings = &app.state.settings;
+    services::tenants::create(
+        &app.pool,
+        &app.state.sealer,
+        settings,
+        "acme",
+        Some("Acme"),
+        &["login.acme.test".into()],
+    )
+    .await
+    .unwrap();
+
+    let discovery = |host: String| {
+        let http = app.http.clone();
+        let port = app.port;
+        async move {
+            http.get(format!(
+                "http://{host}:{port}/.well-known/openid-configuration"
+            ))
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    let by_slug = discovery("acme.localhost".into()).await;
+    assert_eq!(by_slug.status(), 200);
+    let body: Value = by_slug.json().await.unwrap();
+    assert_eq!(
+        body["issuer"],
+        format!("http://acme.localhost:{}/", app.port)
+    );
+
+    // A custom domain is matched with its port as the Host header carries it.
+    services::tenants::create(
+        &app.pool,
+        &app.state.sealer,
+        settings,
+        "beta",
+        None,
+        &[format!("login.beta.test:{}", app.port)],
+    )
+    .await
+    .unwrap();
+    let by_domain = discovery("login.beta.test".into()).await;
+    assert_eq!(by_domain.status(), 200);
+    assert_eq!(
+        by_domain.json::<Value>().await.unwrap()["issuer"],
+        format!("http://login.beta.test:{}/", app.port)
+    );
+
+    for unknown in ["nobody.localhost", "login.unknown.test", "a.b.localhost"] {
+        let res = discovery(unknown.into()).await;
+        assert_eq!(res.status(), 404, "{unknown}");
+    }
+    // The admin host is not a tenant.
+    let res = app
+        .http
+        .get(app.admin_url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
