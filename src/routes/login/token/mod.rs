@@ -110,12 +110,11 @@ async fn handle(
     let client = client_auth::authenticate(req, &params, tenant, state, Some(audit())).await?;
     *known = Some(client.clone());
     check_grant_allowed(&cx, tenant, &client, grant_type, audit())?;
-    let tokens = match grant_type {
+    match grant_type {
         "authorization_code" => {
             authorization_code::redeem(&cx, &params, &client, tenant, &requester).await
         }
         "refresh_token" => refresh_token::rotate(&cx, &params, &client, tenant, &requester).await,
         _ => client_credentials::grant(&cx, &params, &client, tenant, &requester).await,
-    };
-    Ok(tokens?)
+    }
 }
