@@ -2,12 +2,13 @@
 //! The only audience is this tenant's own management API.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
 use super::paging::{checkpoint_answer, offset_answer, Paging, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::{etag, idempotency};
 use crate::db;
 use crate::db::client_grants::{ClientGrant, GrantFilter};
@@ -28,13 +29,29 @@ pub fn tag(grant: &ClientGrant) -> String {
     etag::tag("client_grant", &grant.grant_id, grant.version)
 }
 
+/// The Auth0 shape of a client grant.
+#[derive(Serialize)]
+pub struct GrantBody<'a> {
+    id: &'a str,
+    client_id: &'a str,
+    audience: &'a str,
+    scope: &'a [String],
+}
+
+impl<'a> GrantBody<'a> {
+    pub fn new(grant: &'a ClientGrant) -> Self {
+        GrantBody {
+            id: &grant.grant_id,
+            client_id: &grant.client_id,
+            audience: &grant.audience,
+            scope: &grant.scope,
+        }
+    }
+}
+
+/// A client grant as JSON, for paging.
 pub fn grant_json(grant: &ClientGrant) -> Value {
-    json!({
-        "id": grant.grant_id,
-        "client_id": grant.client_id,
-        "audience": grant.audience,
-        "scope": grant.scope,
-    })
+    json_body(&GrantBody::new(grant))
 }
 
 async fn find(

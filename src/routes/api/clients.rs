@@ -3,12 +3,13 @@
 //! is not an application of the tenant here and answers as nonexistent.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
 use super::paging::{checkpoint_answer, offset_answer, FieldSelection, Paging, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::{etag, idempotency};
 use crate::db;
 use crate::db::clients::Client;
@@ -35,23 +36,43 @@ pub fn tag(client: &Client) -> String {
 }
 
 /// The Auth0 shape of an application, with its secret when it was just made.
-pub fn client_json(client: &Client, secret: Option<&str>) -> Value {
-    let mut out = json!({
-        "client_id": client.client_id,
-        "name": client.name,
-        "description": client.description,
-        "app_type": client.app_type,
-        "callbacks": client.callbacks,
-        "allowed_logout_urls": client.allowed_logout_urls,
-        "web_origins": client.web_origins,
-        "grant_types": client.grant_types,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "is_first_party": client.is_first_party,
-    });
-    if let Some(secret) = secret {
-        out["client_secret"] = json!(secret);
+#[derive(Serialize)]
+pub struct ClientBody<'a> {
+    client_id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    app_type: &'a str,
+    callbacks: &'a [String],
+    allowed_logout_urls: &'a [String],
+    web_origins: &'a [String],
+    grant_types: &'a [String],
+    token_endpoint_auth_method: &'a str,
+    is_first_party: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+}
+
+impl<'a> ClientBody<'a> {
+    pub fn new(client: &'a Client, secret: Option<&'a str>) -> Self {
+        ClientBody {
+            client_id: &client.client_id,
+            name: &client.name,
+            description: &client.description,
+            app_type: &client.app_type,
+            callbacks: &client.callbacks,
+            allowed_logout_urls: &client.allowed_logout_urls,
+            web_origins: &client.web_origins,
+            grant_types: &client.grant_types,
+            token_endpoint_auth_method: &client.token_endpoint_auth_method,
+            is_first_party: client.is_first_party,
+            client_secret: secret,
+        }
     }
-    out
+}
+
+/// An application as JSON, for the fields selection.
+pub fn client_json(client: &Client, secret: Option<&str>) -> Value {
+    json_body(&ClientBody::new(client, secret))
 }
 
 const PROPERTIES: &[&str] = &[

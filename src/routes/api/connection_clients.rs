@@ -2,13 +2,14 @@
 //! by checkpoint and switched on or off per application (at most 50 at a time).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
 use super::connections::{api, expected_version};
 use super::paging::{checkpoint_answer, Query, DEFAULT_PER_PAGE, MAX_PER_PAGE};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use crate::db;
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -16,6 +17,12 @@ use crate::services::connections as service;
 use crate::state::AppState;
 
 const MAX_CLIENT_CHANGES: usize = 50;
+
+/// An application the connection is enabled for, as the listing names it.
+#[derive(Serialize)]
+struct EnabledClient<'a> {
+    client_id: &'a str,
+}
 
 /// `GET /connections/{id}/clients`: `{clients: [{client_id}], next}`, by checkpoint.
 pub async fn list(
@@ -39,7 +46,10 @@ pub async fn list(
         .filter(|c| from.as_deref().is_none_or(|f| c.as_str() > f))
         .take(usize::try_from(take + 1).unwrap_or(usize::MAX))
         .collect();
-    let items = ids.iter().map(|c| json!({ "client_id": c })).collect();
+    let items = ids
+        .iter()
+        .map(|client_id| json_body(&EnabledClient { client_id }))
+        .collect();
     Ok(Reply::ok(checkpoint_answer("clients", items, &ids, take)).into_response())
 }
 

@@ -6,19 +6,20 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
 use super::paging::{checkpoint_answer, offset_answer, FieldSelection, Paging, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::{etag, idempotency};
 use crate::db;
 use crate::db::connections::{Connection, ConnectionFilter};
 use crate::domain::{FieldError, DEFAULT_EXACT_BASE_URL};
 use crate::error::ApiError;
 use crate::services::connections::{self as service, ConnectionInput, ConnectionView};
-use crate::services::health;
+use crate::services::health::{self, ConnectionHealth};
 use crate::services::tenants::canonical_host;
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -38,26 +39,55 @@ pub fn tag(connection: &Connection) -> String {
 
 /// The Auth0 shape of a connection. The client secret lives in its own sealed column and is
 /// never part of `options`; it is removed here as well in case a strategy ever stores one.
+#[derive(Serialize)]
+pub struct ConnectionBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+    strategy: &'a str,
+    /// The strategy's own settings, free-form.
+    options: Value,
+    enabled_clients: &'a [String],
+    is_domain_connection: bool,
+    realms: &'a [String],
+    metadata: &'a Value,
+    show_as_button: bool,
+}
+
+impl<'a> ConnectionBody<'a> {
+    pub fn new(connection: &'a Connection, enabled_clients: &'a [String]) -> Self {
+        let mut options = connection.options.clone();
+        if let Some(map) = options.as_object_mut() {
+            map.remove("client_secret");
+        }
+        ConnectionBody {
+            id: &connection.connection_id,
+            name: &connection.name,
+            display_name: connection.display_name.as_deref(),
+            strategy: &connection.strategy,
+            options,
+            enabled_clients,
+            is_domain_connection: connection.is_domain_connection,
+            realms: &connection.realms,
+            metadata: &connection.metadata,
+            show_as_button: connection.show_as_button,
+        }
+    }
+}
+
+/// A connection as JSON, for the fields selection.
 pub fn connection_json(connection: &Connection, enabled_clients: &[String]) -> Value {
-    let mut options = connection.options.clone();
-    if let Some(map) = options.as_object_mut() {
-        map.remove("client_secret");
-    }
-    let mut out = json!({
-        "id": connection.connection_id,
-        "name": connection.name,
-        "strategy": connection.strategy,
-        "options": options,
-        "enabled_clients": enabled_clients,
-        "is_domain_connection": connection.is_domain_connection,
-        "realms": connection.realms,
-        "metadata": connection.metadata,
-        "show_as_button": connection.show_as_button,
-    });
-    if let Some(display_name) = &connection.display_name {
-        out["display_name"] = json!(display_name);
-    }
-    out
+    json_body(&ConnectionBody::new(connection, enabled_clients))
+}
+
+/// The answer of a connection's health check: it can serve logins, and how its logins went.
+#[derive(Serialize)]
+struct HealthBody<'a> {
+    status: &'static str,
+    id: &'a str,
+    strategy: &'a str,
+    health: ConnectionHealth,
 }
 
 fn view_json(view: &ConnectionView) -> Value {
@@ -318,11 +348,11 @@ pub async fn status(
         &callback_url,
     )
     .await?;
-    Ok(Reply::ok(json!({
-        "status": "ok",
-        "id": connection.connection_id,
-        "strategy": connection.strategy,
-        "health": health,
+    Ok(Reply::ok(json_body(&HealthBody {
+        status: "ok",
+        id: &connection.connection_id,
+        strategy: &connection.strategy,
+        health,
     }))
     .into_response())
 }

@@ -7,11 +7,12 @@ use std::future::Future;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::auth::ManagementToken;
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use crate::crypto::seal::SealContext;
 use crate::db;
 use crate::error::ApiError;
@@ -19,6 +20,14 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY: usize = 255;
+
+/// What is kept of a first answer to replay it (its status has a column of its own).
+#[derive(Serialize, Deserialize)]
+struct StoredAnswer {
+    body: Option<Value>,
+    etag: Option<String>,
+    location: Option<String>,
+}
 
 /// The key of the request, if it sent one; a malformed key is a 400.
 fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -72,10 +81,13 @@ pub async fn once(
         // Worth retrying: let the next attempt with this key run for real.
         db::idempotency::release(&state.pool, tenant_id, &stored_key).await?;
     } else {
-        let envelope =
-            json!({ "body": reply.body, "etag": reply.etag, "location": reply.location });
+        let answer = StoredAnswer {
+            body: reply.body,
+            etag: reply.etag,
+            location: reply.location,
+        };
         let sealed = state.sealer.seal(
-            envelope.to_string().as_bytes(),
+            json_body(&answer).to_string().as_bytes(),
             &SealContext::idempotent_answer(token.tenant_id(), &stored_key),
         );
         db::idempotency::answer(
@@ -122,16 +134,15 @@ async fn replay(
                 )
                 .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
         })?;
-    let envelope: Value = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
-    let text = |k: &str| envelope.get(k).and_then(Value::as_str).map(str::to_owned);
+    let answer: StoredAnswer = serde_json::from_slice(&opened).map_err(ApiError::internal)?;
     let reply = Reply {
         status: u16::try_from(stored.response_status)
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok())
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored status out of range")))?,
-        body: envelope.get("body").filter(|b| !b.is_null()).cloned(),
-        etag: text("etag"),
-        location: text("location"),
+        body: answer.body,
+        etag: answer.etag,
+        location: answer.location,
     };
     let mut res = reply.into_response();
     res.headers_mut().insert(

@@ -5,12 +5,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::auth::ManagementToken;
 use super::idempotency;
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::users::date;
 use crate::db;
 use crate::db::signing_keys::StoredKey;
@@ -26,22 +27,45 @@ fn thumbprint(jwk: &Value) -> Option<String> {
 }
 
 /// A key as shown: never the private half (it is not even read out of its sealed column).
-fn key_json(key: &StoredKey, published: bool) -> Value {
-    json!({
-        "kid": key.kid,
-        "current": key.state == "current",
-        "previous": key.state == "previous",
-        "revoked": key.state == "revoked",
-        "revoked_at": key.revoked_at.as_ref().map(date),
-        "published": published,
-        "current_since": date(&key.created_at),
-        "current_until": key.retired_at.as_ref().map(date),
-        "thumbprint": thumbprint(&key.public_jwk),
-        "jwk": key.public_jwk,
-    })
+#[derive(Serialize)]
+struct KeyBody {
+    kid: String,
+    current: bool,
+    previous: bool,
+    revoked: bool,
+    revoked_at: Option<String>,
+    published: bool,
+    current_since: String,
+    current_until: Option<String>,
+    thumbprint: Option<String>,
+    /// The public JWK as stored.
+    jwk: Value,
 }
 
-async fn keys(state: &AppState, token: &ManagementToken) -> Result<Vec<Value>, ApiError> {
+impl KeyBody {
+    fn new(key: StoredKey, published: bool) -> Self {
+        KeyBody {
+            current: key.state == "current",
+            previous: key.state == "previous",
+            revoked: key.state == "revoked",
+            revoked_at: key.revoked_at.as_ref().map(date),
+            published,
+            current_since: date(&key.created_at),
+            current_until: key.retired_at.as_ref().map(date),
+            thumbprint: thumbprint(&key.public_jwk),
+            kid: key.kid,
+            jwk: key.public_jwk,
+        }
+    }
+}
+
+/// The answer to a rotation: the key that signs from now on.
+#[derive(Serialize)]
+struct RotatedKey {
+    kid: String,
+}
+
+async fn keys(state: &AppState, token: &ManagementToken) -> Result<Vec<KeyBody>, ApiError> {
     let tenant_id = token.tenant_id();
     let published: Vec<String> = db::signing_keys::published(
         &state.pool,
@@ -54,8 +78,11 @@ async fn keys(state: &AppState, token: &ManagementToken) -> Result<Vec<Value>, A
     .collect();
     Ok(db::signing_keys::all(&state.pool, tenant_id)
         .await?
-        .iter()
-        .map(|k| key_json(k, published.contains(&k.kid)))
+        .into_iter()
+        .map(|k| {
+            let is_published = published.contains(&k.kid);
+            KeyBody::new(k, is_published)
+        })
         .collect())
 }
 
@@ -64,7 +91,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:signing_keys")?;
-    Ok(Reply::ok(Value::Array(keys(&state, &token).await?)).into_response())
+    Ok(Reply::ok(json_body(&keys(&state, &token).await?)).into_response())
 }
 
 pub async fn get(
@@ -76,8 +103,8 @@ pub async fn get(
     keys(&state, &token)
         .await?
         .into_iter()
-        .find(|k| k["kid"] == json!(kid.as_str()))
-        .map(|k| Reply::ok(k).into_response())
+        .find(|k| k.kid == *kid)
+        .map(|k| Reply::ok(json_body(&k)).into_response())
         .ok_or_else(|| {
             ApiError::not_found("inexistent_signing_key", "The signing key does not exist")
         })
@@ -100,7 +127,7 @@ pub async fn rotate(
         )
         .await
         .map_err(ApiError::internal)?;
-        Ok(Reply::created(json!({ "kid": kid })))
+        Ok(Reply::created(json_body(&RotatedKey { kid })))
     };
     idempotency::once(&state, &token, &req, b"", work).await
 }
@@ -119,7 +146,7 @@ pub async fn revoke(
         services::keys::revoke_by(&state.pool, token.tenant_id(), &kid, &token.actor()).await?;
     match outcome {
         Revocation::Revoked(key) | Revocation::AlreadyRevoked(key) => {
-            Ok(Reply::ok(key_json(&key, false)).into_response())
+            Ok(Reply::ok(json_body(&KeyBody::new(key, false))).into_response())
         }
         Revocation::Current => Err(ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,

@@ -7,13 +7,14 @@
 use actix_web::http::header::{HeaderValue, LINK};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::auth::ManagementToken;
 use super::etag;
 use super::paging::{self, offset_answer, FieldSelection, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::users::date;
 use crate::db;
 use crate::db::events::{Event, EventFilter, Order};
@@ -21,31 +22,56 @@ use crate::domain::{event_kind, FieldError};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// An event as an Auth0 log event; what was not recorded of its origin (trace, actor, address,
+/// browser) is left out.
+#[derive(Serialize)]
+pub struct LogEntry<'a> {
+    log_id: Uuid,
+    date: String,
+    /// Auth0's log event type code.
+    #[serde(rename = "type")]
+    auth0_type: &'static str,
+    event: &'a str,
+    description: &'a str,
+    /// What the event concerns; `null` when it concerns none.
+    client_id: Option<&'a str>,
+    connection: Option<&'a str>,
+    user_id: Option<&'a str>,
+    /// What the event recorded, free-form per event type.
+    details: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+}
+
+impl<'a> LogEntry<'a> {
+    pub fn new(event: &'a Event) -> Self {
+        LogEntry {
+            log_id: event.event_id,
+            date: date(&event.at),
+            auth0_type: event_kind::auth0_code(&event.event_type),
+            event: &event.event_type,
+            description: &event.description,
+            client_id: event.client_id.as_deref(),
+            connection: event.connection.as_deref(),
+            user_id: event.user_id.as_deref(),
+            details: &event.details,
+            trace_id: event.trace_id,
+            actor: event.actor.as_deref(),
+            ip: event.ip.as_deref(),
+            user_agent: event.user_agent.as_deref(),
+        }
+    }
+}
+
+/// An event as JSON, for the fields selection.
 pub fn log_json(event: &Event) -> Value {
-    let mut out = json!({
-        "log_id": event.event_id,
-        "date": date(&event.at),
-        "type": event_kind::auth0_code(&event.event_type),
-        "event": event.event_type,
-        "description": event.description,
-        "client_id": event.client_id,
-        "connection": event.connection,
-        "user_id": event.user_id,
-        "details": event.details,
-    });
-    if let Some(trace) = event.trace_id {
-        out["trace_id"] = json!(trace);
-    }
-    if let Some(actor) = &event.actor {
-        out["actor"] = json!(actor);
-    }
-    if let Some(ip) = &event.ip {
-        out["ip"] = json!(ip);
-    }
-    if let Some(user_agent) = &event.user_agent {
-        out["user_agent"] = json!(user_agent);
-    }
-    out
+    json_body(&LogEntry::new(event))
 }
 
 /// A time given as an RFC 3339 time or a date (a date means its start, in UTC); `None` if it is
@@ -334,7 +360,7 @@ pub async fn for_user(
     let length = found.events.len();
     let mut answer = found.select(&select);
     if let Value::Object(map) = &mut answer {
-        map.insert("length".into(), json!(length));
+        map.insert("length".into(), Value::from(length));
     }
     Ok(Reply::ok(answer).into_response())
 }

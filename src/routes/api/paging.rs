@@ -3,9 +3,13 @@
 //! Parameters Gatehouse does not know are ignored, as SDKs send some on every call; the known
 //! ones are checked and a bad value is a 400 naming it.
 
-use actix_web::HttpRequest;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
+use actix_web::HttpRequest;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::reply::json_body;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 
@@ -154,6 +158,28 @@ impl Paging {
     }
 }
 
+/// A page of a listing with its totals.
+#[derive(Serialize)]
+struct OffsetPage<'a> {
+    start: i64,
+    limit: i64,
+    total: i64,
+    #[serde(flatten)]
+    items: Listed<'a>,
+}
+
+/// A page of a listing read from a checkpoint; `next` is the checkpoint of the page after it.
+#[derive(Serialize)]
+struct CheckpointPage<'a> {
+    #[serde(flatten)]
+    items: Listed<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// The items of a page under the listing's own name (`users`, `clients`, ...): one entry.
+type Listed<'a> = BTreeMap<&'a str, Vec<Value>>;
+
 /// The answer to an offset-paged listing: a bare array, or `{start, limit, total, <key>}`.
 pub fn offset_answer(
     key: &str,
@@ -164,14 +190,12 @@ pub fn offset_answer(
 ) -> Value {
     match total {
         None => Value::Array(items),
-        Some(total) => {
-            let mut out = Map::new();
-            out.insert("start".into(), json!(page * per_page));
-            out.insert("limit".into(), json!(per_page));
-            out.insert("total".into(), json!(total));
-            out.insert(key.into(), Value::Array(items));
-            Value::Object(out)
-        }
+        Some(total) => json_body(&OffsetPage {
+            start: page * per_page,
+            limit: per_page,
+            total,
+            items: BTreeMap::from([(key, items)]),
+        }),
     }
 }
 
@@ -179,16 +203,14 @@ pub fn offset_answer(
 /// `ids` are the ids of the page fetched with one extra row, which says whether more follow.
 pub fn checkpoint_answer(key: &str, mut items: Vec<Value>, ids: &[String], take: i64) -> Value {
     let take = usize::try_from(take).unwrap_or(0);
-    let mut out = Map::new();
     let next = (items.len() > take)
         .then(|| ids.get(take.saturating_sub(1)).cloned())
         .flatten();
     items.truncate(take);
-    out.insert(key.into(), Value::Array(items));
-    if let Some(next) = next {
-        out.insert("next".into(), json!(next));
-    }
-    Value::Object(out)
+    json_body(&CheckpointPage {
+        items: BTreeMap::from([(key, items)]),
+        next,
+    })
 }
 
 /// `fields=a,b` with `include_fields=true|false`: which properties of each object to answer.
@@ -239,6 +261,7 @@ impl FieldSelection {
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+    use serde_json::json;
 
     fn query(qs: &str) -> Query {
         Query::parse(&TestRequest::with_uri(&format!("/x?{qs}")).to_http_request())

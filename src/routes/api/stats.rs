@@ -3,11 +3,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Days, NaiveDate, NaiveTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::paging::{invalid, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use super::users::date;
 use crate::db;
 use crate::db::stats::Day;
@@ -25,7 +26,7 @@ pub async fn active_users(
 ) -> Result<HttpResponse, ApiError> {
     token.require("read:stats")?;
     let count = db::stats::active_users(&state.pool, token.tenant_id()).await?;
-    Ok(Reply::ok(json!(count)).into_response())
+    Ok(Reply::ok(Value::from(count)).into_response())
 }
 
 /// `GET /stats/daily?from=YYYYMMDD&to=YYYYMMDD`: logins and signups per UTC day, every day of
@@ -54,7 +55,8 @@ pub async fn daily(
         ));
     }
     let days = db::stats::daily(&state.pool, token.tenant_id(), from, to).await?;
-    Ok(Reply::ok(Value::Array(days.iter().map(day_json).collect())).into_response())
+    let days: Vec<DayBody> = days.iter().map(DayBody::new).collect();
+    Ok(Reply::ok(json_body(&days)).into_response())
 }
 
 /// A `YYYYMMDD` parameter, as Auth0 takes it.
@@ -69,16 +71,29 @@ fn day(q: &Query, key: &str) -> Result<Option<NaiveDate>, ApiError> {
         .ok_or_else(|| invalid(key, "must be a date as YYYYMMDD"))
 }
 
-/// Auth0's shape: `created_at` is when the day's first event happened, `updated_at` its last
-/// (the day's start when it had none).
-fn day_json(d: &Day) -> Value {
-    let start = d.day.and_time(NaiveTime::MIN).and_utc();
-    json!({
-        "date": date(&start),
-        "logins": d.logins,
-        "signups": d.signups,
-        "leaked_passwords": 0,
-        "created_at": date(&d.first.unwrap_or(start)),
-        "updated_at": date(&d.last.unwrap_or(start)),
-    })
+/// One day's figures in Auth0's shape: `created_at` is when the day's first event happened,
+/// `updated_at` its last (the day's start when it had none).
+#[derive(Serialize)]
+struct DayBody {
+    date: String,
+    logins: i64,
+    signups: i64,
+    /// Always 0: passwords are checked by the upstream identity providers, never here.
+    leaked_passwords: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl DayBody {
+    fn new(d: &Day) -> Self {
+        let start = d.day.and_time(NaiveTime::MIN).and_utc();
+        DayBody {
+            date: date(&start),
+            logins: d.logins,
+            signups: d.signups,
+            leaked_passwords: 0,
+            created_at: date(&d.first.unwrap_or(start)),
+            updated_at: date(&d.last.unwrap_or(start)),
+        }
+    }
 }

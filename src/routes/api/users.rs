@@ -8,13 +8,14 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
 use super::etag;
 use super::paging::{self, offset_answer, FieldSelection, Query};
-use super::reply::Reply;
+use super::reply::{json_body, Reply};
 use crate::db;
 use crate::db::users::{Identity, User};
 use crate::domain::FieldError;
@@ -38,47 +39,83 @@ pub fn tag(user: &User) -> String {
     etag::tag(KIND, &user.user_id, user.updated_at.timestamp_micros())
 }
 
-fn identity_json(identity: &Identity) -> Value {
-    json!({
-        "connection": identity.connection_name,
-        "provider": identity.provider,
-        "user_id": identity.provider_user_id,
-        "isSocial": true,
-        "profileData": identity.profile_data,
-    })
+/// An upstream identity of a user as Auth0 shows it: every connection here is a social one.
+#[derive(Serialize)]
+pub struct IdentityBody<'a> {
+    connection: &'a str,
+    provider: &'a str,
+    user_id: &'a str,
+    #[serde(rename = "isSocial")]
+    is_social: bool,
+    #[serde(rename = "profileData")]
+    profile_data: &'a Value,
+}
+
+impl<'a> IdentityBody<'a> {
+    pub fn new(identity: &'a Identity) -> Self {
+        IdentityBody {
+            connection: &identity.connection_name,
+            provider: &identity.provider,
+            user_id: &identity.provider_user_id,
+            is_social: true,
+            profile_data: &identity.profile_data,
+        }
+    }
 }
 
 /// The Auth0 shape of a user; attributes the upstream did not give are left out, as Auth0 does.
-pub fn user_json(user: &User, identities: &[&Identity]) -> Value {
-    let mut out = Map::new();
-    out.insert("user_id".into(), json!(user.user_id));
-    let optional = [
-        ("email", &user.email),
-        ("name", &user.name),
-        ("nickname", &user.nickname),
-        ("given_name", &user.given_name),
-        ("family_name", &user.family_name),
-        ("picture", &user.picture),
-        ("locale", &user.locale),
-    ];
-    for (key, value) in optional {
-        if let Some(v) = value {
-            out.insert(key.into(), json!(v));
+#[derive(Serialize)]
+pub struct UserBody<'a> {
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nickname: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picture: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+    email_verified: bool,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_login: Option<String>,
+    logins_count: i32,
+    blocked: bool,
+    identities: Vec<IdentityBody<'a>>,
+}
+
+impl<'a> UserBody<'a> {
+    pub fn new(user: &'a User, identities: &[&'a Identity]) -> Self {
+        UserBody {
+            user_id: &user.user_id,
+            email: user.email.as_deref(),
+            name: user.name.as_deref(),
+            nickname: user.nickname.as_deref(),
+            given_name: user.given_name.as_deref(),
+            family_name: user.family_name.as_deref(),
+            picture: user.picture.as_deref(),
+            locale: user.locale.as_deref(),
+            email_verified: user.email_verified,
+            created_at: date(&user.created_at),
+            updated_at: date(&user.updated_at),
+            last_login: user.last_login.as_ref().map(date),
+            logins_count: user.logins_count,
+            blocked: user.blocked,
+            identities: identities.iter().map(|i| IdentityBody::new(i)).collect(),
         }
     }
-    out.insert("email_verified".into(), json!(user.email_verified));
-    out.insert("created_at".into(), json!(date(&user.created_at)));
-    out.insert("updated_at".into(), json!(date(&user.updated_at)));
-    if let Some(at) = &user.last_login {
-        out.insert("last_login".into(), json!(date(at)));
-    }
-    out.insert("logins_count".into(), json!(user.logins_count));
-    out.insert("blocked".into(), json!(user.blocked));
-    out.insert(
-        "identities".into(),
-        Value::Array(identities.iter().map(|i| identity_json(i)).collect()),
-    );
-    Value::Object(out)
+}
+
+/// A user as JSON, for the fields selection.
+pub fn user_json(user: &User, identities: &[&Identity]) -> Value {
+    json_body(&UserBody::new(user, identities))
 }
 
 /// The e-mail address a listing searches for: `email=` or Auth0's `q=email:"..."`.
