@@ -183,12 +183,15 @@ impl EmbeddedPostgres {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(self.url("postgres").expose_secret()).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(database)
-                .fetch_one(&mut conn)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1::text) AS "exists!""#,
+            database,
+        )
+        .fetch_one(&mut conn)
+        .await?;
         if !exists {
+            // DDL takes no parameters, so the one statement built at run time: the name is ours
+            // (the configured database), quoted.
             sqlx::query(&format!(
                 "CREATE DATABASE \"{}\"",
                 database.replace('"', "")

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
 
 use super::{classify, status_of, Failure};
 use crate::domain::FieldError;
@@ -107,7 +107,26 @@ impl ApiError {
     }
 }
 
+/// The body of a management API error, as Auth0 answers one.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiErrorBody<'a> {
+    pub status_code: u16,
+    pub error: &'a str,
+    pub message: &'a str,
+    pub error_code: &'a str,
+}
+
 impl ApiError {
+    pub fn body(&self) -> ApiErrorBody<'_> {
+        ApiErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error"),
+            message: &self.message,
+            error_code: self.error_code,
+        }
+    }
+
     /// The JSON answer, for handlers that build their responses by hand.
     pub fn into_response_plain(self) -> HttpResponse {
         self.error_response()
@@ -151,12 +170,7 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header((header::RETRY_AFTER, "5"));
         }
-        res.json(json!({
-            "statusCode": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-            "message": self.message,
-            "errorCode": self.error_code,
-        }))
+        res.json(self.body())
     }
 }
 

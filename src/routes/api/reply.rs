@@ -5,7 +5,7 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::etag;
 use crate::error::ApiError;
@@ -67,12 +67,7 @@ impl Reply {
     pub fn from_error(err: &ApiError) -> Self {
         Reply {
             status: err.status,
-            body: Some(json!({
-                "statusCode": err.status.as_u16(),
-                "error": err.status.canonical_reason().unwrap_or("Error"),
-                "message": err.message,
-                "errorCode": err.error_code,
-            })),
+            body: Some(json_body(&err.body())),
             etag: None,
             location: None,
         }
