@@ -4,12 +4,11 @@
 //! application ends (Auth0 SDKs document "all Refresh Tokens issued for the same user,
 //! application and audience"); other applications' tokens of the user are left alone.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
 use super::token::client_auth::authenticate;
-use super::token::parse_body;
+use super::token::{parse_body, respond};
 use crate::client_addr::Requester;
 use crate::db::clients::Client;
 use crate::error::OAuthError;
@@ -24,14 +23,10 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let mut client = None;
-    let res = match handle(&req, &body, &tenant, &state, &mut client).await {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .finish(),
-        Err(e) => e.response(),
-    };
-    super::cors::answer(&req, &state, &tenant, client.as_deref(), res).await
+    let outcome = handle(&req, &body, &tenant, &state, &mut client).await;
+    // Revocation answers an empty 200 (RFC 7009 §2.2).
+    let outcome = outcome.map(|()| None::<()>);
+    respond(&req, &state, &tenant, client.as_deref(), outcome).await
 }
 
 async fn handle(

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::params::Params;
@@ -33,14 +34,33 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let mut client = None;
-    let res = match handle(&req, &body, &tenant, &state, &mut client).await {
-        Ok(tokens) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(tokens),
+    let outcome = handle(&req, &body, &tenant, &state, &mut client).await;
+    respond(&req, &state, &tenant, client.as_deref(), outcome.map(Some)).await
+}
+
+/// A token endpoint's answer: a success with its body (or none), never cached, or the error
+/// in OAuth's shape; either with the cross-origin headers that the client, once it is known,
+/// allows.
+pub(super) async fn respond<T: Serialize>(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: &TenantHost,
+    client: Option<&Client>,
+    outcome: Result<Option<T>, OAuthError>,
+) -> HttpResponse {
+    let res = match outcome {
+        Ok(body) => {
+            let mut ok = HttpResponse::Ok();
+            ok.insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::PRAGMA, "no-cache"));
+            match body {
+                Some(body) => ok.json(body),
+                None => ok.finish(),
+            }
+        }
         Err(e) => e.response(),
     };
-    super::cors::answer(&req, &state, &tenant, client.as_deref(), res).await
+    super::cors::answer(req, state, tenant, client, res).await
 }
 
 /// The request's parameters, from a form-encoded or a JSON body.
