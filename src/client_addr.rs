@@ -9,17 +9,13 @@ use actix_web::http::header::{HeaderMap, FORWARDED, X_FORWARDED_FOR};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
-/// Who sent a request, as the tenant's log records it (Auth0's `ip` and `user_agent`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Requester {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+use crate::domain::Requester;
 
 /// Longest user agent kept; browsers send a few hundred characters, anything longer is noise.
 const MAX_USER_AGENT_CHARS: usize = 512;
 
 impl Requester {
+    /// Who sent `req`: its client address (through trusted proxies) and user agent.
     pub fn of(req: &HttpRequest, trusted: &[IpNet]) -> Self {
         let user_agent = req
             .headers()
@@ -109,25 +105,10 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// Parses `GATEHOUSE_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
-pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    format!("`{s}` is not an address or a range like 10.0.0.0/8 or fd00::/8")
-                })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_trusted;
     use actix_web::http::header::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {

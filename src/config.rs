@@ -1,9 +1,10 @@
 //! Settings from the environment: every field names its variable, and a bad value stops start-up.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::SecretString;
 
 /// How tenant domains and issuers are spelled: `{scheme}://{slug}.{base_domain}/`.
@@ -206,12 +207,10 @@ impl Settings {
             )?,
             trusted_proxies: match get("GATEHOUSE_TRUSTED_PROXIES") {
                 None => Vec::new(),
-                Some(v) => {
-                    crate::client_addr::parse_trusted(&v).map_err(|message| ConfigError {
-                        var: "GATEHOUSE_TRUSTED_PROXIES",
-                        message,
-                    })?
-                }
+                Some(v) => parse_trusted(&v).map_err(|message| ConfigError {
+                    var: "GATEHOUSE_TRUSTED_PROXIES",
+                    message,
+                })?,
             },
             metrics_enabled: match get("GATEHOUSE_METRICS").as_deref().map(str::trim) {
                 None | Some("on") => true,
@@ -290,6 +289,22 @@ fn parse_base_domain(value: &str) -> Result<String, ConfigError> {
             ),
         })
     }
+}
+
+/// Parses `GATEHOUSE_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
+pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!("`{s}` is not an address or a range like 10.0.0.0/8 or fd00::/8")
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module's layer, lowest first. A module may use its own layer and those below.
 const LAYERS: &[(&str, &[&str])] = &[
-    (
-        "foundation",
-        &["domain", "crypto", "config", "client_addr", "telemetry"],
-    ),
+    ("foundation", &["domain", "crypto", "config", "telemetry"]),
     ("db", &["db"]),
     ("providers", &["providers"]),
     ("cache", &["cache"]),
@@ -21,7 +18,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "http",
-        &["routes", "middleware", "error", "tenancy", "state"],
+        &[
+            "routes",
+            "middleware",
+            "error",
+            "tenancy",
+            "state",
+            "client_addr",
+        ],
     ),
     ("startup", &["startup", "cli", "database", "embedded_pg"]),
 ];

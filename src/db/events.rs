@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::client_addr::Requester;
+use crate::domain::Requester;
 
 #[derive(Clone, Debug, Default)]
 pub struct NewEvent {

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::client_addr::Requester;
 use crate::db::events::NewEvent;
 use crate::db::users::{RootAttributes, RootAttributesPolicy, User};
+use crate::domain::Requester;
 
 #[derive(Clone, Debug)]
 pub struct LoginTransaction {

@@ -7,6 +7,7 @@ mod connection_name;
 pub mod event_kind;
 mod host_name;
 mod redirect_uri;
+mod requester;
 mod tenant_slug;
 mod web_origin;
 
@@ -15,6 +16,7 @@ pub use base_url::{BaseUrl, DEFAULT_EXACT_BASE_URL, EXACT_SITES};
 pub use connection_name::{ConnectionName, DisplayName};
 pub use host_name::HostName;
 pub use redirect_uri::RedirectUri;
+pub use requester::Requester;
 pub use tenant_slug::TenantSlug;
 pub use web_origin::WebOrigin;
 

@@ -10,7 +10,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 use uuid::Uuid;
 
-use crate::client_addr::Requester;
+use crate::domain::Requester;
 use crate::error::ApiError;
 use crate::services::tokens::{self, AccessClaims, Rejection};
 use crate::services::Actor;

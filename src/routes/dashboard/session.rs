@@ -17,11 +17,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::page::{cookie, forbidden, not_found, DashError};
-use crate::client_addr::Requester;
 use crate::config::{PublicScheme, Settings};
 use crate::crypto::random::{opaque_token, secure_eq, token_hash};
 use crate::db;
 use crate::db::tenants::Tenant;
+use crate::domain::Requester;
 use crate::error::PageError;
 use crate::services::Actor;
 use crate::state::AppState;

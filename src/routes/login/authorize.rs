@@ -104,7 +104,7 @@ pub async fn get(
     tracing::Span::current().record("client", client.client_id.as_str());
     let mut trace = LoginTrace::new(
         trace_id,
-        crate::client_addr::Requester::of(&req, &state.settings.trusted_proxies),
+        crate::domain::Requester::of(&req, &state.settings.trusted_proxies),
     );
     trace.client_id = Some(client.client_id.clone());
     trace.connection = params

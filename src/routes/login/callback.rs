@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::browser_cookie_name;
 use super::params::Params;
 use super::redirect::{AppRedirect, ResponseMode};
-use crate::client_addr::Requester;
+use crate::domain::Requester;
 use crate::error::PageError;
 use crate::services::login::completion::{self, Outcome, ProviderAnswer};
 use crate::state::AppState;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::token::client_auth::authenticate;
 use super::token::{parse_body, respond};
-use crate::client_addr::Requester;
 use crate::db::clients::Client;
+use crate::domain::Requester;
 use crate::error::OAuthError;
 use crate::services::login::revocation;
 use crate::state::AppState;

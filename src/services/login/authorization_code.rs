@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use super::issue::{user_tokens, Grant};
 use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS};
-use crate::client_addr::Requester;
 use crate::crypto::random::{opaque_token, s256, token_hash};
 use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
 use crate::domain::event_kind::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
+use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
 
 /// What the application presented with its code.

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{GrantError, LoginContext};
-use crate::client_addr::Requester;
 use crate::crypto::random::{secure_eq, token_hash};
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
+use crate::domain::Requester;
 use crate::rate_limit::Door;
 use crate::services::hosts::TenantHost;
 

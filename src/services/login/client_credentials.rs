@@ -10,12 +10,12 @@ use super::authorization_code::signing_key;
 use super::client_auth::refusal;
 use super::{GrantError, LoginContext, TokenResponse, TOKEN_SECONDS};
 use crate::cache::IssuedToken;
-use crate::client_addr::Requester;
 use crate::crypto::claims::ACCESS_TOKEN_TYPE;
 use crate::crypto::random::opaque_token;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
 use crate::domain::event_kind::{CLIENT_CREDENTIALS_EXCHANGED, CLIENT_CREDENTIALS_REFUSED};
+use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
 
 /// What the client asked for: an audience (the management API when absent) and scopes (all

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::trace::LoginTrace;
 use super::{LoginContext, CODE_SECONDS};
 use crate::cache::LiveConnection;
-use crate::client_addr::Requester;
 use crate::crypto::random::{opaque_token, token_hash};
 use crate::crypto::seal::SealContext;
 use crate::db;
@@ -23,6 +22,7 @@ use crate::db::login::{
     AuthorizationCode, CompletedLogin, Completion, LoginIdentity, LoginTransaction,
 };
 use crate::db::users::RootAttributesPolicy;
+use crate::domain::Requester;
 use crate::providers::{
     upstream_http, LoginStep, NormalizedProfile, UpstreamError, UpstreamFailure, UpstreamTokens,
 };

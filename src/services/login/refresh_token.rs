@@ -7,12 +7,12 @@ use serde_json::json;
 use super::authorization_code::signing_key;
 use super::issue::{user_tokens, Grant};
 use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS};
-use crate::client_addr::Requester;
 use crate::crypto::random::{opaque_token, token_hash};
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
 use crate::domain::event_kind::{REFRESH_TOKEN_EXCHANGED, REFRESH_TOKEN_REFUSED};
+use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
 
 fn invalid() -> GrantError {

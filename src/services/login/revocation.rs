@@ -4,13 +4,13 @@
 use serde_json::json;
 
 use super::{GrantError, LoginContext};
-use crate::client_addr::Requester;
 use crate::crypto::random::token_hash;
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
 use crate::db::tokens::Revocation;
 use crate::domain::event_kind::REFRESH_TOKEN_REVOKED;
+use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
 
 pub async fn revoke(

@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::LoginContext;
-use crate::client_addr::Requester;
 use crate::db;
 use crate::db::events::NewEvent;
 use crate::domain::event_kind::{LOGIN_FAILURE, LOGIN_SUCCESS};
+use crate::domain::Requester;
 use crate::providers::{LoginStep, UpstreamError};
 use crate::services::hosts::TenantHost;
 

@@ -2,8 +2,8 @@
 //! the login service's redemption.
 
 use super::super::params::Params;
-use crate::client_addr::Requester;
 use crate::db::clients::Client;
+use crate::domain::Requester;
 use crate::error::OAuthError;
 use crate::services::login::authorization_code::{self, CodeRedemption};
 use crate::services::login::{LoginContext, TokenResponse};

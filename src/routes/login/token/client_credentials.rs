@@ -2,8 +2,8 @@
 //! service.
 
 use super::super::params::Params;
-use crate::client_addr::Requester;
 use crate::db::clients::Client;
+use crate::domain::Requester;
 use crate::error::OAuthError;
 use crate::services::login::client_credentials::{self, CredentialsRequest};
 use crate::services::login::{LoginContext, TokenResponse};

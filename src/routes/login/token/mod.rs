@@ -16,11 +16,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::params::Params;
-use crate::client_addr::Requester;
 use crate::db::clients::Client;
 use crate::domain::event_kind::{
     CLIENT_CREDENTIALS_REFUSED, CODE_REDEMPTION_FAILED, REFRESH_TOKEN_REFUSED,
 };
+use crate::domain::Requester;
 use crate::error::OAuthError;
 use crate::services::login::client_auth::{check_grant_allowed, Audit};
 use crate::services::login::TokenResponse;

@@ -1,8 +1,8 @@
 //! `grant_type=refresh_token`: the presented refresh token, rotated by the login service.
 
 use super::super::params::Params;
-use crate::client_addr::Requester;
 use crate::db::clients::Client;
+use crate::domain::Requester;
 use crate::error::OAuthError;
 use crate::services::login::{refresh_token, LoginContext, TokenResponse};
 use crate::tenancy::TenantHost;
