@@ -15,18 +15,103 @@ pub enum Failure {
 /// Logs an internal failure with its cause chain and sorts it.
 pub fn classify(err: &anyhow::Error) -> Failure {
     let db_errors = || err.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>());
-    if db_errors().any(super::is_unstorable_input) {
+    if db_errors().any(is_unstorable_input) {
         tracing::info!(
             error = format!("{err:#}"),
             "input the database cannot store"
         );
         return Failure::UnstorableInput;
     }
-    if db_errors().any(super::is_unavailable) {
+    if db_errors().any(is_unavailable) {
         tracing::warn!(error = format!("{err:#}"), "database unavailable");
         Failure::Unavailable
     } else {
         tracing::error!(error = format!("{err:#}"), "internal error");
         Failure::Bug
+    }
+}
+
+/// True for input PostgreSQL refuses to store or compare (a NUL byte in text, an invalid
+/// encoding): the caller's fault, answered with 400.
+fn is_unstorable_input(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05" | "54000")))
+        || matches!(err, sqlx::Error::Encode(_))
+}
+
+/// True for errors that mean "the database cannot take this right now" (answered with 503):
+/// the pool or the connection gone, the server shutting down (`57P*`), a connection failure
+/// (`08*`), or a write on a server that has just become a read-only standby (`25006`, a
+/// connection that landed on a demoted primary during a failover).
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+    ) || matches!(err, sqlx::Error::Database(db) if db.code().as_deref().is_some_and(|c| {
+        c.starts_with("57P") || c.starts_with("08") || c == "25006"
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database error with only an SQLSTATE, as PostgreSQL sends them.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn failure_of(code: &'static str) -> Failure {
+        classify(&anyhow::Error::from(sqlx::Error::Database(Box::new(
+            Sqlstate(code),
+        ))))
+    }
+
+    #[test]
+    fn a_database_going_away_or_read_only_is_unavailable() {
+        // Admin shutdown, connection failure, and a write on a just-demoted primary.
+        for code in ["57P01", "57P03", "08006", "25006"] {
+            assert_eq!(failure_of(code), Failure::Unavailable, "{code}");
+        }
+        assert_eq!(
+            classify(&anyhow::Error::from(sqlx::Error::PoolTimedOut)),
+            Failure::Unavailable
+        );
+    }
+
+    #[test]
+    fn unstorable_input_is_the_callers_and_the_rest_a_bug() {
+        assert_eq!(failure_of("22021"), Failure::UnstorableInput);
+        assert_eq!(failure_of("23505"), Failure::Bug);
+        assert_eq!(classify(&anyhow::anyhow!("something else")), Failure::Bug);
     }
 }

@@ -102,18 +102,3 @@ impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
         }
     }
 }
-
-/// True for input PostgreSQL refuses to store or compare (a NUL byte in text, an invalid
-/// encoding): the caller's fault, answered with 400.
-pub fn is_unstorable_input(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05" | "54000")))
-        || matches!(err, sqlx::Error::Encode(_))
-}
-
-/// True for errors that mean "the database is unreachable right now" (answered with 503).
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-    ) || matches!(err, sqlx::Error::Database(db) if db.code().as_deref().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
-}
