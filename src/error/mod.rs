@@ -1,7 +1,7 @@
 //! One error type per surface, each mapped to HTTP in one place: `ApiError` answers the
 //! management API in Auth0's JSON shape, `OAuthError` the token endpoints in OAuth's
-//! (RFC 6749 §5.2), `PageError` browsers with a readable page. Internal causes are sorted and
-//! logged here, with their chain, once for all three, and never shown.
+//! (RFC 6749 §5.2), `PageError` browsers with a readable page. An internal cause is sorted
+//! and logged with its chain once for all three (`db::failure`), and never shown.
 
 mod api;
 mod oauth;
