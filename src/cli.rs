@@ -264,6 +264,7 @@ async fn tenant(
                 &slug,
                 display_name.as_deref(),
                 &domains,
+                &Actor::named("cli"),
             )
             .await
             .map_err(cli_error)?;

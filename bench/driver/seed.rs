@@ -62,9 +62,17 @@ pub async fn service_tenant(
     fake_url: &str,
     extra_connections: &[&str],
 ) -> anyhow::Result<Seeded> {
-    let tenant = services::tenants::create(pool, sealer, settings, slug, None, &[])
-        .await
-        .map_err(service_err)?;
+    let tenant = services::tenants::create(
+        pool,
+        sealer,
+        settings,
+        slug,
+        None,
+        &[],
+        &Actor::named("bench"),
+    )
+    .await
+    .map_err(service_err)?;
     let tenant_id = tenant.tenant_id;
     let (web, web_secret) = services::clients::create(
         pool,

@@ -22,6 +22,7 @@ pub async fn create(
     slug: &str,
     display_name: Option<&str>,
     domains: &[String],
+    actor: &Actor,
 ) -> Result<Tenant, ServiceError> {
     let slug = TenantSlug::parse(slug)?;
     let display_name = match display_name {
@@ -78,10 +79,10 @@ pub async fn create(
         tenant.tenant_id,
         &db::events::NewEvent {
             event_type: "tenant_created",
-            actor: Some("system".into()),
             description: format!("Tenant {slug} created"),
             ..Default::default()
-        },
+        }
+        .by(actor),
     )
     .await?;
     tx.commit().await?;

@@ -40,9 +40,17 @@ pub struct Fixtures<'a> {
 
 impl Fixtures<'_> {
     pub async fn create_tenant(&self, slug: &str) -> TestTenant {
-        let t = services::tenants::create(self.pool, self.sealer, self.settings, slug, None, &[])
-            .await
-            .expect("create tenant");
+        let t = services::tenants::create(
+            self.pool,
+            self.sealer,
+            self.settings,
+            slug,
+            None,
+            &[],
+            &Actor::named("test"),
+        )
+        .await
+        .expect("create tenant");
         let host = format!("{slug}.{}", self.settings.base_domain);
         TestTenant {
             tenant_id: t.tenant_id,

@@ -164,6 +164,7 @@ pub async fn create(
         &form.slug,
         display_name,
         &lines(&form.domains),
+        &session.actor(),
     )
     .await;
     let (mut slug_error, mut display_name_error, mut domains_error) = (None, None, None);

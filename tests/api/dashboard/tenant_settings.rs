@@ -134,3 +134,27 @@ async fn dashboard_tenant_settings_change_display_name_and_domains() {
         assert_eq!(user_agent.as_deref(), Some(TEST_USER_AGENT));
     }
 }
+
+#[tokio::test]
+async fn a_tenant_created_in_the_dashboard_is_logged_as_created_by_its_operator() {
+    let app = spawn_app().await;
+    let dash = operator(&app).await;
+    let res = dash
+        .submit(
+            "/tenants/new",
+            "/tenants",
+            &[("slug", "globex"), ("display_name", ""), ("domains", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let actors: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT actor FROM events e JOIN tenants t USING (tenant_id)
+         WHERE t.slug = 'globex' AND type = 'tenant_created'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actors.len(), 1);
+    let actor = actors[0].as_deref().unwrap_or_default();
+    assert!(actor.starts_with("admin:"), "logged as {actor:?}");
+}

@@ -1,7 +1,7 @@
-//! Health and readiness on any host; tenant hosts resolved by slug and custom domain, unknown
-//! hosts a 404.
+//! Health, readiness and the icon on any host; tenant hosts resolved by slug and custom domain,
+//! unknown hosts a 404.
 
-use gatehouse::services;
+use gatehouse::services::{self, Actor};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -20,6 +20,41 @@ async fn health_and_readiness_answer_on_any_host() {
 }
 
 #[tokio::test]
+async fn the_icon_is_served_on_every_host_and_linked_from_every_page() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    for url in [
+        app.admin_url("/favicon.ico"),
+        format!("http://acme.localhost:{}/favicon.ico", app.port),
+        app.admin_url("/static/favicon.svg"),
+    ] {
+        let res = app.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+        assert_eq!(res.headers()["content-type"], "image/svg+xml", "{url}");
+        assert!(res.text().await.unwrap().starts_with("<svg"), "{url}");
+    }
+    // A dashboard page and a login page (an unknown host's) both link it.
+    for url in [
+        app.admin_url("/setup"),
+        format!("http://nobody.localhost:{}/authorize", app.port),
+    ] {
+        let page = app
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"<link rel="icon" href="/static/favicon.svg""#),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn tenant_hosts_resolve_by_slug_and_custom_domain_and_unknown_hosts_get_404() {
     let app = spawn_app().await;
     let settings = &app.state.settings;
@@ -30,6 +65,7 @@ async fn tenant_hosts_resolve_by_slug_and_custom_domain_and_unknown_hosts_get_40
         "acme",
         Some("Acme"),
         &["login.acme.test".into()],
+        &Actor::named("test"),
     )
     .await
     .unwrap();
@@ -62,6 +98,7 @@ async fn tenant_hosts_resolve_by_slug_and_custom_domain_and_unknown_hosts_get_40
         "beta",
         None,
         &[format!("login.beta.test:{}", app.port)],
+        &Actor::named("test"),
     )
     .await
     .unwrap();

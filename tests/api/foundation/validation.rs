@@ -19,9 +19,17 @@ async fn tenants_are_validated_and_unique() {
         "admin",
         "a'; drop table tenants; --",
     ] {
-        let err = services::tenants::create(&app.pool, &s.sealer, &s.settings, bad, None, &[])
-            .await
-            .unwrap_err();
+        let err = services::tenants::create(
+            &app.pool,
+            &s.sealer,
+            &s.settings,
+            bad,
+            None,
+            &[],
+            &Actor::named("test"),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, services::ServiceError::Invalid(ref f) if f.field == "slug"),
             "{bad}: {err:?}"
@@ -34,12 +42,21 @@ async fn tenants_are_validated_and_unique() {
         "acme",
         None,
         &["login.acme.test".into()],
+        &Actor::named("test"),
     )
     .await
     .unwrap();
-    let dup = services::tenants::create(&app.pool, &s.sealer, &s.settings, "acme", None, &[])
-        .await
-        .unwrap_err();
+    let dup = services::tenants::create(
+        &app.pool,
+        &s.sealer,
+        &s.settings,
+        "acme",
+        None,
+        &[],
+        &Actor::named("test"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(dup, services::ServiceError::Conflict(_)));
     let taken = services::tenants::create(
         &app.pool,
@@ -48,6 +65,7 @@ async fn tenants_are_validated_and_unique() {
         "other",
         None,
         &["LOGIN.acme.test".into()],
+        &Actor::named("test"),
     )
     .await
     .unwrap_err();
@@ -65,6 +83,7 @@ async fn tenants_are_validated_and_unique() {
         "third",
         None,
         &["not a domain".into()],
+        &Actor::named("test"),
     )
     .await
     .unwrap_err();
