@@ -3,6 +3,7 @@
 //! sends the browser to the tenant's `/authorize`, and `/tester/callback` redeems the code and
 //! shows "It works!" with the profile, or which step failed and what the upstream answered.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::Utc;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::page::{not_found, render, DashError, DashResult, Empty, Layout, TenantNav};
+use super::page::{not_found, render, render_status, DashResult, Empty, Layout, TenantNav};
 use super::session::{AdminSession, TenantEdit};
 use super::tenants::{issuer, layout};
 use crate::crypto::random::{opaque_token, s256, secure_eq, token_hash};
@@ -125,6 +126,14 @@ pub struct TryFailedPage {
     pub event_id: String,
 }
 
+/// What a spent Try's callback shows (a reload of its result, an expired or foreign Try): a
+/// dashboard page with a way back, not a bare error card.
+#[derive(Template)]
+#[template(path = "dashboard/try/over.html")]
+pub struct TryOverPage {
+    pub layout: Layout,
+}
+
 #[derive(Deserialize)]
 pub struct CallbackQuery {
     state: Option<String>,
@@ -156,23 +165,24 @@ pub async fn callback(
     session: AdminSession,
     query: web::Query<CallbackQuery>,
 ) -> DashResult {
-    let expired = || {
-        DashError::Page(PageError::bad_request(
-            "This Try has expired, was already finished, or was started in another session. Press Try again on the connection.",
-        ))
+    let over = || {
+        let page = TryOverPage {
+            layout: layout(&req, &state.settings, &session),
+        };
+        render_status(&req, &state.settings, StatusCode::BAD_REQUEST, &page)
     };
-    let upstream_state = query
-        .state
-        .as_deref()
-        .filter(|s| s.len() <= 200)
-        .ok_or_else(expired)?;
+    let Some(upstream_state) = query.state.as_deref().filter(|s| s.len() <= 200) else {
+        return over();
+    };
     let attempt = db::sessions::take_try(
         &state.pool,
         &token_hash(upstream_state),
         &session.session_hash,
     )
-    .await?
-    .ok_or_else(expired)?;
+    .await?;
+    let Some(attempt) = attempt else {
+        return over();
+    };
     let tenant = db::tenants::by_id(&state.pool, attempt.tenant_id)
         .await?
         .ok_or_else(not_found)?;

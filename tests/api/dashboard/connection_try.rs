@@ -178,9 +178,17 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
     // Try.
     let res = try_login(&app, &dash, &tenant, &connection_id).await;
     assert_eq!(res.status(), 200);
+    let result_url = res.url().clone();
     let body = res.text().await.unwrap();
     assert!(body.contains("It works!"), "{body}");
     assert!(body.contains("Jan de Vries"));
+    // Reloading the result asks for the spent Try again: a dashboard page with a way back,
+    // not a bare error card.
+    let reloaded = dash.http.get(result_url).send().await.unwrap();
+    assert_eq!(reloaded.status(), 400);
+    let page = reloaded.text().await.unwrap();
+    assert!(page.contains("This Try is over"), "{page}");
+    assert!(page.contains(r#"href="/tenants""#), "{page}");
     assert!(body.contains("exact|b0b2c3d4-0000-4000-8000-000000000001"));
     assert!(
         body.contains("CurrentDivision") || body.contains("123456"),
