@@ -42,7 +42,7 @@ impl BaseUrl {
             "http" => {
                 return err("must use https (http is allowed only for loopback test servers)")
             }
-            _ => return err("must be an https URL"),
+            _ => return err("must be an https URL (or http for a loopback test server)"),
         }
         if !url.username().is_empty() || url.password().is_some() {
             return err("must not contain credentials");

@@ -164,9 +164,11 @@ pub struct ConnectionForm {
 }
 
 impl ConnectionForm {
+    /// A typed custom URL is what the admin meant, whichever site the list still shows.
     fn base_url(&self) -> String {
-        if self.site == CUSTOM {
-            self.custom_url.trim().to_owned()
+        let custom = self.custom_url.trim();
+        if self.site == CUSTOM || !custom.is_empty() {
+            custom.to_owned()
         } else {
             self.site.clone()
         }
@@ -203,11 +205,7 @@ impl ConnectionForm {
         page.display_name = self.display_name.clone();
         page.client_id = self.client_id.clone();
         page.sites = sites(&self.base_url());
-        page.custom_url = if self.site == CUSTOM {
-            self.custom_url.clone()
-        } else {
-            String::new()
-        };
+        page.custom_url = self.custom_url.clone();
         page.profile = self.profile.is_some();
         page.policies = policies(&self.set_user_root_attributes);
         page.errors = errors;

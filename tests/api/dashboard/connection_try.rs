@@ -114,7 +114,9 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
                 ("display_name", "Exact Online"),
                 ("client_id", "my-exact-app"),
                 ("client_secret", "my-exact-secret"),
-                ("site", "custom"),
+                // A typed custom URL wins over the site the list still shows: the Try below
+                // reaches the fake Exact only through it.
+                ("site", "https://start.exactonline.nl"),
                 ("custom_url", &fake.base_url()),
                 ("profile", "on"),
                 ("set_user_root_attributes", "on_each_login"),
