@@ -63,6 +63,9 @@ pub struct ConnectionFormPage {
     pub errors: Errors,
     pub callback_url: String,
     pub http_warning: bool,
+    /// The form came back with errors and had a secret typed in: it is never sent back to the
+    /// browser, so the page asks for it again rather than dropping it silently.
+    pub secret_to_retype: bool,
 }
 
 fn sites(current: &str) -> Vec<Choice> {
@@ -110,6 +113,7 @@ pub fn blank(state: &AppState, layout: Layout, view: &TenantView) -> ConnectionF
         errors: Errors::default(),
         callback_url: format!("{}login/callback", issuer(&state.settings, &view.tenant)),
         http_warning: state.settings.public_scheme == PublicScheme::Http,
+        secret_to_retype: false,
     }
 }
 
@@ -208,6 +212,7 @@ impl ConnectionForm {
         page.custom_url = self.custom_url.clone();
         page.profile = self.profile.is_some();
         page.policies = policies(&self.set_user_root_attributes);
+        page.secret_to_retype = !self.client_secret.trim().is_empty();
         page.errors = errors;
         page
     }

@@ -99,6 +99,8 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
     assert!(body.contains("must be an https URL"), "{body}");
     assert!(body.contains("value=\"my-exact-app\""));
     assert!(!body.contains("my-exact-secret"));
+    // The secret is not sent back, and the page says so instead of emptying it silently.
+    assert!(body.contains("Enter the client secret again"), "{body}");
 
     fake.add_app(FakeApp {
         client_id: "my-exact-app".into(),
