@@ -30,10 +30,6 @@ impl GrantError {
         }
     }
 
-    pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::refused("invalid_request", description)
-    }
-
     pub fn invalid_grant(description: impl Into<String>) -> Self {
         Self::refused("invalid_grant", description)
     }
