@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::AddressPolicy;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
@@ -69,6 +70,10 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// `GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS`: connect timeout to an upstream (default 3000).
     pub upstream_connect_timeout: Duration,
+    /// `GATEHOUSE_UPSTREAM_FORBID`: address classes upstream calls may not reach besides
+    /// link-local and metadata addresses, which they never may: `private`, `loopback`, or both
+    /// comma-separated (default: none).
+    pub upstream_forbid: AddressPolicy,
     /// `GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE`: requests per minute one IP may make to each of
     /// /authorize, /login/callback, /oauth/token and the management API (default 1200; 0 = off).
     pub rate_limit_ip_per_minute: u32,
@@ -184,6 +189,13 @@ impl Settings {
                 50,
                 60_000,
             )?),
+            upstream_forbid: AddressPolicy::parse(
+                &get("GATEHOUSE_UPSTREAM_FORBID").unwrap_or_default(),
+            )
+            .map_err(|message| ConfigError {
+                var: "GATEHOUSE_UPSTREAM_FORBID",
+                message,
+            })?,
             rate_limit_ip_per_minute: parse_number(
                 &get,
                 "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",

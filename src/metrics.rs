@@ -208,6 +208,7 @@ impl Metrics {
             Some(UpstreamFailure::Unreachable) => "unreachable",
             Some(UpstreamFailure::Refused) => "refused",
             Some(UpstreamFailure::BadAnswer) => "bad_answer",
+            Some(UpstreamFailure::Forbidden) => "forbidden",
         };
         self.upstream_seconds
             .with_label_values(&[strategy, call, outcome])

@@ -9,6 +9,7 @@ use crate::cache::ConfigCache;
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
 use crate::crypto::signing::SigningKey;
+use crate::providers::upstream_http::UpstreamClient;
 
 /// Entries per cached kind (hosts, clients, connections, keys).
 pub const CACHE_ENTRIES: u64 = 50_000;
@@ -20,7 +21,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pool: PgPool,
     pub sealer: Arc<Sealer>,
-    pub upstream: reqwest::Client,
+    pub upstream: UpstreamClient,
     pub cache: Arc<ConfigCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::rate_limit::RateLimits>,
@@ -127,10 +128,11 @@ impl Pools {
     }
 }
 
-fn upstream_client(settings: &Settings) -> reqwest::Client {
+fn upstream_client(settings: &Settings) -> UpstreamClient {
     crate::providers::upstream_http::client(
         settings.upstream_connect_timeout,
         settings.upstream_timeout,
+        settings.upstream_forbid,
     )
 }
 

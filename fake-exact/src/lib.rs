@@ -50,6 +50,7 @@ mod auth;
 mod control;
 mod html;
 mod me;
+pub mod oidc;
 mod state;
 mod token;
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use gatehouse::providers::exact::Exact;
-use gatehouse::providers::Provider;
+use gatehouse::providers::Strategy as _;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -53,5 +53,21 @@ fuzz_target!(|data: &[u8]| {
     let config = Exact
         .upstream_config(&parsed.public, SecretString::from("s".to_owned()))
         .expect("stored options make an upstream configuration");
-    let _ = Exact.authorize_url(&config, "https://acme.example/login/callback", "state");
+    // The authorize step of a stored configuration makes a URL.
+    let http = gatehouse::providers::upstream_http::client(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(1),
+        Default::default(),
+    );
+    let upstream = gatehouse::providers::Upstream {
+        http: &http,
+        config: &config,
+        redirect_uri: "https://acme.example/login/callback",
+        connection: "exact",
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let authorization = runtime
+        .block_on(Exact.authorize(upstream, "state"))
+        .expect("Exact's authorize step needs no upstream call");
+    assert!(url::Url::parse(&authorization.url).is_ok());
 });

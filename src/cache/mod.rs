@@ -36,14 +36,14 @@ use crate::db::clients::Client;
 use crate::db::connections::Connection;
 use crate::db::signing_keys::StoredKey;
 use crate::db::tenants::Tenant;
-use crate::providers::{Provider, UpstreamConfig};
+use crate::providers::{Strategy, UpstreamConfig};
 
 /// A connection ready for logins.
 pub struct LiveConnection {
     pub connection: Connection,
     pub enabled_clients: HashSet<String>,
     /// The provider and opened upstream settings, or why the connection cannot be used.
-    pub upstream: Result<(&'static dyn Provider, UpstreamConfig), String>,
+    pub upstream: Result<(&'static dyn Strategy, UpstreamConfig), String>,
 }
 
 #[derive(Clone)]

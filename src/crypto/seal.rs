@@ -50,6 +50,12 @@ impl SealContext {
     }
 
     /// The claims of an opaque `/userinfo` access token.
+    /// What a login's strategy remembers between /authorize and the callback (nonce, PKCE
+    /// verifier), bound to the login's trace.
+    pub fn login_memo(tenant_id: Uuid, trace_id: Uuid) -> Self {
+        Self::new(tenant_id, &format!("login:{trace_id}:upstream_memo"))
+    }
+
     pub fn userinfo_token(tenant_id: Uuid) -> Self {
         Self::new(tenant_id, "userinfo_access_token")
     }

@@ -33,7 +33,7 @@ impl NewEvent {
     pub fn config_change(event_type: &'static str, actor: &Actor, subject: &str) -> Self {
         NewEvent {
             event_type,
-            description: format!("{} {subject}", event_type.replace('_', " ")),
+            description: crate::domain::event_kind::sentence(event_type, subject),
             ..Default::default()
         }
         .by(actor)

@@ -25,6 +25,8 @@ pub struct LoginTransaction {
     pub scope: String,
     pub code_challenge: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The strategy's memo of this login (nonce, PKCE verifier), sealed.
+    pub upstream_sealed: Option<String>,
 }
 
 pub struct NewLoginTransaction<'a> {
@@ -42,8 +44,8 @@ pub async fn insert_transaction(
     let t = new.txn;
     sqlx::query!(
         "INSERT INTO login_transactions (tenant_id, state_hash, browser_hash, trace_id, client_id, connection_id,
-            redirect_uri, response_mode, app_state, nonce, scope, code_challenge, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            redirect_uri, response_mode, app_state, nonce, scope, code_challenge, created_at, expires_at, upstream_sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         tenant_id,
         new.state_hash,
         new.browser_hash,
@@ -58,6 +60,7 @@ pub async fn insert_transaction(
         t.code_challenge.as_deref(),
         t.created_at,
         new.expires_at,
+        t.upstream_sealed.as_deref(),
     )
     .execute(db)
     .await
@@ -77,7 +80,7 @@ pub async fn take_transaction(
         "DELETE FROM login_transactions
          WHERE tenant_id = $1 AND state_hash = $2 AND browser_hash = $3 AND expires_at > now()
          RETURNING trace_id, client_id, connection_id, redirect_uri, response_mode, app_state, nonce, scope,
-            code_challenge, created_at",
+            code_challenge, created_at, upstream_sealed",
         tenant_id,
         state_hash,
         browser_hash,
@@ -185,6 +188,8 @@ pub async fn complete(
         event.stored_details(),
         event.requester.ip.as_deref(),
         event.requester.user_agent.as_deref(),
+        // $36
+        attrs.email_verified,
     )
     .execute(db)
     .await?;

@@ -37,6 +37,8 @@ pub struct Identity {
 #[derive(Clone, Debug, Default)]
 pub struct RootAttributes {
     pub email: Option<String>,
+    /// Only ever true when the upstream said so.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub nickname: Option<String>,
     pub given_name: Option<String>,

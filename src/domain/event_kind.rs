@@ -9,10 +9,16 @@ pub struct EventKind {
     pub name: &'static str,
     /// Auth0's log event type code.
     pub auth0_code: &'static str,
+    /// What happened, in words, with `{}` for what it happened to ("Connection {} created").
+    pub sentence: &'static str,
 }
 
-const fn kind(name: &'static str, auth0_code: &'static str) -> EventKind {
-    EventKind { name, auth0_code }
+const fn kind(name: &'static str, auth0_code: &'static str, sentence: &'static str) -> EventKind {
+    EventKind {
+        name,
+        auth0_code,
+        sentence,
+    }
 }
 
 /// Auth0's code for a change made through the management API or the dashboard ("Success API
@@ -32,38 +38,136 @@ pub const CLIENT_CREDENTIALS_REFUSED: &str = "client_credentials_refused";
 
 /// Every kind of event Gatehouse writes, in the order the dashboard's filter lists them.
 pub const EVENT_KINDS: &[EventKind] = &[
-    kind(LOGIN_SUCCESS, "s"),
-    kind(LOGIN_FAILURE, "f"),
-    kind(CODE_REDEEMED, "seacft"),
-    kind(CODE_REDEMPTION_FAILED, "feacft"),
-    kind(REFRESH_TOKEN_EXCHANGED, "sertft"),
-    kind(REFRESH_TOKEN_REFUSED, "fertft"),
-    kind(REFRESH_TOKEN_REVOKED, "srrt"),
-    kind(CLIENT_CREDENTIALS_EXCHANGED, "seccft"),
-    kind(CLIENT_CREDENTIALS_REFUSED, "feccft"),
-    kind("connection_created", MANAGEMENT_OPERATION),
-    kind("connection_updated", MANAGEMENT_OPERATION),
-    kind("connection_clients_updated", MANAGEMENT_OPERATION),
-    kind("connection_deleted", MANAGEMENT_OPERATION),
-    kind("client_created", MANAGEMENT_OPERATION),
-    kind("client_updated", MANAGEMENT_OPERATION),
-    kind("client_secret_rotated", MANAGEMENT_OPERATION),
-    kind("client_deleted", MANAGEMENT_OPERATION),
-    kind("client_grant_created", MANAGEMENT_OPERATION),
-    kind("client_grant_updated", MANAGEMENT_OPERATION),
-    kind("client_grant_deleted", MANAGEMENT_OPERATION),
-    kind("user_blocked", MANAGEMENT_OPERATION),
-    kind("user_unblocked", MANAGEMENT_OPERATION),
-    kind("user_deleted", "sdu"),
-    kind("signing_key_rotated", MANAGEMENT_OPERATION),
-    kind("signing_key_revoked", MANAGEMENT_OPERATION),
-    kind("admin_invited", MANAGEMENT_OPERATION),
-    kind("admin_removed", MANAGEMENT_OPERATION),
-    kind("tenant_created", MANAGEMENT_OPERATION),
-    kind("tenant_updated", MANAGEMENT_OPERATION),
-    kind("tenant_domain_added", MANAGEMENT_OPERATION),
-    kind("tenant_domain_removed", MANAGEMENT_OPERATION),
+    kind(LOGIN_SUCCESS, "s", "Login succeeded"),
+    kind(LOGIN_FAILURE, "f", "Login failed"),
+    kind(CODE_REDEEMED, "seacft", "Code exchanged for tokens"),
+    kind(CODE_REDEMPTION_FAILED, "feacft", "Code exchange refused"),
+    kind(REFRESH_TOKEN_EXCHANGED, "sertft", "Refresh token exchanged"),
+    kind(REFRESH_TOKEN_REFUSED, "fertft", "Refresh token refused"),
+    kind(REFRESH_TOKEN_REVOKED, "srrt", "Refresh token revoked"),
+    kind(
+        CLIENT_CREDENTIALS_EXCHANGED,
+        "seccft",
+        "Machine token issued",
+    ),
+    kind(
+        CLIENT_CREDENTIALS_REFUSED,
+        "feccft",
+        "Machine token refused",
+    ),
+    kind(
+        "connection_created",
+        MANAGEMENT_OPERATION,
+        "Connection {} created",
+    ),
+    kind(
+        "connection_updated",
+        MANAGEMENT_OPERATION,
+        "Connection {} changed",
+    ),
+    kind(
+        "connection_clients_updated",
+        MANAGEMENT_OPERATION,
+        "Applications of connection {} changed",
+    ),
+    kind(
+        "connection_deleted",
+        MANAGEMENT_OPERATION,
+        "Connection {} deleted",
+    ),
+    kind(
+        "client_created",
+        MANAGEMENT_OPERATION,
+        "Application {} created",
+    ),
+    kind(
+        "client_updated",
+        MANAGEMENT_OPERATION,
+        "Application {} changed",
+    ),
+    kind(
+        "client_secret_rotated",
+        MANAGEMENT_OPERATION,
+        "Secret of application {} rotated",
+    ),
+    kind(
+        "client_deleted",
+        MANAGEMENT_OPERATION,
+        "Application {} deleted",
+    ),
+    kind(
+        "client_grant_created",
+        MANAGEMENT_OPERATION,
+        "API access {} granted",
+    ),
+    kind(
+        "client_grant_updated",
+        MANAGEMENT_OPERATION,
+        "API access {} changed",
+    ),
+    kind(
+        "client_grant_deleted",
+        MANAGEMENT_OPERATION,
+        "API access {} withdrawn",
+    ),
+    kind("user_blocked", MANAGEMENT_OPERATION, "User {} blocked"),
+    kind("user_unblocked", MANAGEMENT_OPERATION, "User {} unblocked"),
+    kind("user_deleted", "sdu", "User {} deleted"),
+    kind(
+        "signing_key_rotated",
+        MANAGEMENT_OPERATION,
+        "Signing key {} rotated in",
+    ),
+    kind(
+        "signing_key_revoked",
+        MANAGEMENT_OPERATION,
+        "Signing key {} revoked",
+    ),
+    kind(
+        "admin_invited",
+        MANAGEMENT_OPERATION,
+        "Administrator {} invited",
+    ),
+    kind(
+        "admin_removed",
+        MANAGEMENT_OPERATION,
+        "Administrator {} removed",
+    ),
+    kind("tenant_created", MANAGEMENT_OPERATION, "Tenant {} created"),
+    kind("tenant_updated", MANAGEMENT_OPERATION, "Tenant {} changed"),
+    kind(
+        "tenant_domain_added",
+        MANAGEMENT_OPERATION,
+        "Domain {} added",
+    ),
+    kind(
+        "tenant_domain_removed",
+        MANAGEMENT_OPERATION,
+        "Domain {} removed",
+    ),
 ];
+
+/// The kind named `name`, if Gatehouse writes it.
+pub fn of(name: &str) -> Option<&'static EventKind> {
+    EVENT_KINDS.iter().find(|k| k.name == name)
+}
+
+/// What happened, in words, without a subject: "Connection created", "Login failed"; a name
+/// not in the catalogue as it is.
+pub fn label(name: &str) -> String {
+    match of(name) {
+        Some(k) => k.sentence.replace(" {}", "").replace("{} ", ""),
+        None => name.replace('_', " "),
+    }
+}
+
+/// The sentence of a change to `subject`: "Connection “exact” created".
+pub fn sentence(name: &str, subject: &str) -> String {
+    match of(name) {
+        Some(k) => k.sentence.replace("{}", &format!("“{subject}”")),
+        None => format!("{} {subject}", name.replace('_', " ")),
+    }
+}
 
 /// Whether Gatehouse writes events of this name.
 pub fn is_known(name: &str) -> bool {
@@ -109,6 +213,26 @@ mod tests {
             // also a code, so a filter value means one thing.
             assert!(k.auth0_code.chars().all(|c| c.is_ascii_lowercase()));
             assert!(k.name.contains('_') && !EVENT_KINDS.iter().any(|o| o.auth0_code == k.name));
+        }
+    }
+
+    #[test]
+    fn every_kind_reads_as_words() {
+        assert_eq!(
+            sentence("connection_created", "exact"),
+            "Connection “exact” created"
+        );
+        assert_eq!(
+            label("connection_clients_updated"),
+            "Applications of connection changed"
+        );
+        assert_eq!(label(LOGIN_FAILURE), "Login failed");
+        for k in EVENT_KINDS {
+            assert!(
+                !label(k.name).contains('_') && !label(k.name).contains("{}"),
+                "{}",
+                k.name
+            );
         }
     }
 

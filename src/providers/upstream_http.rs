@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::address_guard::{self, AddressPolicy, Forbidden};
 use super::{LoginStep, UpstreamError, UpstreamFailure};
 
 /// Upstream answers larger than this are refused unread: a profile or token answer is a few KiB.
@@ -11,14 +12,28 @@ pub const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// How much of a failed answer a login trace keeps.
 pub const TRACE_ANSWER_CHARS: usize = 2048;
 
-pub fn client(connect_timeout: Duration, timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+/// The upstream client: reqwest with redirects off, timeouts, and the [`AddressPolicy`]
+/// applied to every address it connects to.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    policy: AddressPolicy,
+}
+
+pub fn client(
+    connect_timeout: Duration,
+    timeout: Duration,
+    policy: AddressPolicy,
+) -> UpstreamClient {
+    let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .timeout(timeout)
+        .dns_resolver(address_guard::resolver(policy))
         .user_agent(concat!("Gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
-        .expect("the upstream HTTP client configuration is valid")
+        .expect("the upstream HTTP client configuration is valid");
+    UpstreamClient { http, policy }
 }
 
 /// A complete upstream answer, read within the size cap.
@@ -29,45 +44,148 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-/// Sends `request` and reads the answer, failing at `step` on timeout, connection failure or
-/// an answer over [`MAX_ANSWER_BYTES`].
-pub async fn send(
-    request: reqwest::RequestBuilder,
-    step: LoginStep,
-) -> Result<Answer, UpstreamError> {
-    let mut response = request
-        .send()
-        .await
-        .map_err(|e| transport_error(step, &e))?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let content_type = headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if response
-        .content_length()
-        .is_some_and(|n| n as usize > MAX_ANSWER_BYTES)
-    {
-        return Err(too_big(step, status));
+impl UpstreamClient {
+    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http.get(url)
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(step, &e))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+
+    pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http.post(url)
+    }
+
+    /// Sends `request` and reads the answer, failing at `step` on a forbidden address, timeout,
+    /// connection failure or an answer over [`MAX_ANSWER_BYTES`].
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        step: LoginStep,
+    ) -> Result<Answer, UpstreamError> {
+        let (_, request) = request.build_split();
+        let request = request.map_err(|e| transport_error(step, &e))?;
+        self.execute(request, step).await
+    }
+
+    /// [`UpstreamClient::send`] for a request already built (by oauth2, say).
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+        step: LoginStep,
+    ) -> Result<Answer, UpstreamError> {
+        if let Err(forbidden) = address_guard::check_literal(&self.policy, request.url()) {
+            return Err(forbidden_error(step, &forbidden));
+        }
+        let mut response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| transport_error(step, &e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if response
+            .content_length()
+            .is_some_and(|n| n as usize > MAX_ANSWER_BYTES)
+        {
             return Err(too_big(step, status));
         }
-        body.extend_from_slice(&chunk);
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(step, &e))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_big(step, status));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        })
     }
-    Ok(Answer {
-        status,
-        content_type,
-        headers,
-        body,
-    })
+}
+
+/// A 2xx answer that is JSON, kept with its redacted text so later checks of its content can
+/// fail with it.
+pub struct JsonAnswer {
+    pub json: serde_json::Value,
+    step: LoginStep,
+    status: u16,
+    redacted: String,
+}
+
+impl JsonAnswer {
+    /// The content was not what the login needs: a bad answer, with the answer for the trace.
+    pub fn fail(&self, description: impl Into<String>) -> UpstreamError {
+        UpstreamError {
+            step: self.step,
+            failure: UpstreamFailure::BadAnswer,
+            status: Some(self.status),
+            answer: Some(self.redacted.clone()),
+            description: description.into(),
+        }
+    }
+}
+
+impl UpstreamClient {
+    /// Sends `request` and reads a 2xx JSON answer; otherwise fails at `step` with "the
+    /// provider answered {what} with HTTP 4xx" (refused) or a bad answer, the answer redacted
+    /// of `secrets`.
+    pub async fn fetch_json(
+        &self,
+        request: reqwest::RequestBuilder,
+        step: LoginStep,
+        what: &str,
+        secrets: &[&str],
+    ) -> Result<JsonAnswer, UpstreamError> {
+        let answer = self.send(request, step).await?;
+        let redacted = redact(&answer.body, secrets);
+        let fail = |failure, description: String| UpstreamError {
+            step,
+            failure,
+            status: Some(answer.status),
+            answer: Some(redacted.clone()),
+            description,
+        };
+        if !(200..300).contains(&answer.status) {
+            let failure = match answer.status {
+                400..=499 => UpstreamFailure::Refused,
+                _ => UpstreamFailure::BadAnswer,
+            };
+            return Err(fail(
+                failure,
+                format!("the provider answered {what} with HTTP {}", answer.status),
+            ));
+        }
+        let json = serde_json::from_slice(&answer.body).map_err(|_| {
+            fail(
+                UpstreamFailure::BadAnswer,
+                format!("the provider's answer to {what} is not JSON"),
+            )
+        })?;
+        Ok(JsonAnswer {
+            json,
+            step,
+            status: answer.status,
+            redacted,
+        })
+    }
+}
+
+fn forbidden_error(step: LoginStep, forbidden: &Forbidden) -> UpstreamError {
+    UpstreamError {
+        step,
+        failure: UpstreamFailure::Forbidden,
+        status: None,
+        answer: None,
+        description: format!("the upstream URL is not allowed: {forbidden}"),
+    }
 }
 
 fn too_big(step: LoginStep, status: u16) -> UpstreamError {
@@ -81,6 +199,14 @@ fn too_big(step: LoginStep, status: u16) -> UpstreamError {
 }
 
 pub fn transport_error(step: LoginStep, err: &reqwest::Error) -> UpstreamError {
+    // The resolver's refusal comes back as a connect error with the reason as its source.
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(forbidden) = cause.downcast_ref::<Forbidden>() {
+            return forbidden_error(step, forbidden);
+        }
+        source = cause.source();
+    }
     let (failure, description) = if err.is_timeout() {
         (
             UpstreamFailure::Timeout,

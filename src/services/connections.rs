@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::connections::{Connection, ConnectionFields};
 use crate::db::OnConstraint;
 use crate::domain::{ConnectionName, DisplayName, FieldError};
-use crate::providers::{self, Provider};
+use crate::providers::{self, Strategy};
 
 /// A connection with the clients it is enabled for: what the API and dashboard show.
 #[derive(Clone, Debug)]
@@ -38,9 +38,9 @@ pub struct ConnectionInput {
     pub metadata: Option<Value>,
 }
 
-fn provider(strategy: &str) -> Result<&'static dyn Provider, FieldError> {
-    providers::by_strategy(strategy).ok_or_else(|| {
-        let known: Vec<&str> = providers::STRATEGIES.iter().map(|p| p.strategy()).collect();
+fn provider(strategy: &str) -> Result<&'static dyn Strategy, FieldError> {
+    providers::by_name(strategy).ok_or_else(|| {
+        let known: Vec<&str> = providers::STRATEGIES.iter().map(|p| p.name()).collect();
         FieldError::new("strategy", format!("must be one of: {}", known.join(", ")))
     })
 }
@@ -140,7 +140,7 @@ pub async fn create(
         tenant_id,
         &connection_id,
         name.as_str(),
-        provider.strategy(),
+        provider.name(),
         &fields,
     )
     .await
@@ -235,7 +235,25 @@ pub async fn update(
     }
     let enabled_clients =
         db::connections::enabled_clients(&mut *tx, tenant_id, connection_id).await?;
-    audit(&mut tx, tenant_id, "connection_updated", &updated, actor).await?;
+    let secret_replaced = updated.client_secret_sealed != current.client_secret_sealed;
+    let changed = changes(&current, &updated, secret_replaced);
+    let names: Vec<&str> = changed
+        .iter()
+        .filter_map(|c| c.get("field").and_then(Value::as_str))
+        .collect();
+    let mut event = db::events::NewEvent {
+        connection: Some(updated.name.clone()),
+        details: serde_json::json!({
+            "connection_id": updated.connection_id,
+            "version": updated.version,
+            "changes": changed,
+        }),
+        ..db::events::NewEvent::config_change("connection_updated", actor, &updated.name)
+    };
+    if !names.is_empty() {
+        event.description = format!("{}: {}", event.description, names.join(", "));
+    }
+    db::events::record(&mut *tx, tenant_id, &event).await?;
     tx.commit().await?;
     Ok(ConnectionView {
         connection: updated,
@@ -375,6 +393,61 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
+}
+
+/// What an update changed, field by field, for its log entry: public values before and after;
+/// the client secret only as replaced (it is never written anywhere in the clear).
+fn changes(before: &Connection, after: &Connection, secret_replaced: bool) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut field = |name: String, from: Value, to: Value| {
+        if from != to {
+            out.push(serde_json::json!({ "field": name, "from": from, "to": to }));
+        }
+    };
+    field(
+        "display_name".into(),
+        serde_json::json!(before.display_name),
+        serde_json::json!(after.display_name),
+    );
+    field(
+        "is_domain_connection".into(),
+        before.is_domain_connection.into(),
+        after.is_domain_connection.into(),
+    );
+    field(
+        "show_as_button".into(),
+        before.show_as_button.into(),
+        after.show_as_button.into(),
+    );
+    field(
+        "realms".into(),
+        serde_json::json!(before.realms),
+        serde_json::json!(after.realms),
+    );
+    field(
+        "metadata".into(),
+        before.metadata.clone(),
+        after.metadata.clone(),
+    );
+    let empty = serde_json::Map::new();
+    let (old, new) = (
+        before.options.as_object().unwrap_or(&empty),
+        after.options.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        field(
+            format!("options.{key}"),
+            old.get(key).cloned().unwrap_or(Value::Null),
+            new.get(key).cloned().unwrap_or(Value::Null),
+        );
+    }
+    if secret_replaced {
+        out.push(serde_json::json!({ "field": "client_secret", "to": "[replaced]" }));
+    }
+    out
 }
 
 async fn audit(

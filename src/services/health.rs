@@ -8,7 +8,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db;
+use crate::db::connections::Connection;
 use crate::db::health::FailedLogin;
+use crate::providers::{self, HealthFacts};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Window {
@@ -60,12 +62,14 @@ fn window(succeeded: i64, failed: i64, abandoned: i64) -> Window {
 
 pub async fn connection_health(
     pool: &sqlx::PgPool,
-    tenant_id: Uuid,
-    connection_id: &str,
-    connection_name: &str,
-    base_url: &str,
+    connection: &Connection,
     callback_url: &str,
 ) -> Result<ConnectionHealth, sqlx::Error> {
+    let (tenant_id, connection_id, connection_name) = (
+        connection.tenant_id,
+        connection.connection_id.as_str(),
+        connection.name.as_str(),
+    );
     let db::health::Outcomes {
         hour_succeeded: hour_ok,
         hour_failed,
@@ -99,7 +103,7 @@ pub async fn connection_health(
         },
     );
     let last_day = window(day_ok, day_failed, day_abandoned);
-    let hints = hints(&last_day, last_failure.as_ref(), base_url, callback_url);
+    let hints = hints(connection, &last_day, last_failure.as_ref(), callback_url);
     Ok(ConnectionHealth {
         last_hour: window(hour_ok, hour_failed, hour_abandoned),
         last_day,
@@ -114,43 +118,39 @@ pub async fn connection_health(
     })
 }
 
-/// Plain-language hints for what usually causes the failures seen.
+/// Plain-language hints for what usually causes the failures seen: the strategy's own, and
+/// those that hold for every strategy.
 fn hints(
+    connection: &Connection,
     day: &Window,
     last: Option<&LastFailure>,
-    base_url: &str,
     callback_url: &str,
 ) -> Vec<String> {
+    let answer = last
+        .and_then(|l| l.upstream_answer.as_deref())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let facts = HealthFacts {
+        last_step: last.and_then(|l| l.step.as_deref()),
+        last_status: last.and_then(|l| l.upstream_status),
+        last_answer: &answer,
+        last_description: last.map(|l| l.description.as_str()).unwrap_or(""),
+        abandoned_without_success: day.abandoned > 0 && day.succeeded == 0,
+        callback_url,
+        options: &connection.options,
+    };
     let mut hints = Vec::new();
-    if let Some(last) = last {
-        let answer = last
-            .upstream_answer
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match last.step.as_deref() {
-            Some("upstream_token_exchange") if matches!(last.upstream_status, Some(400 | 401)) => hints.push(format!(
-                "Exact refused the code exchange{}. Check that the client ID and client secret are those of the app registered at {base_url}, \
-                 and that the callback URL registered there is exactly {callback_url}.",
-                if answer.contains("invalid_client") { " (invalid_client)" } else { "" }
-            )),
-            Some("upstream_token_exchange") if last.upstream_status.is_none() => hints.push(format!(
-                "Exact could not be reached at {base_url} (timeout or connection failure). Check the Base URL and that Exact is up."
-            )),
-            Some("profile_fetch") => hints.push("Exact issued a token but returned no usable profile (current/Me). Check the app's API permissions in the Exact App Center.".to_owned()),
-            Some("user_blocked") => hints.push("The last failure was a blocked user being turned away (Users in this tenant); the connection itself works.".to_owned()),
-            Some("callback") if answer.contains("access_denied") => hints.push("Users declined access at Exact. That is their choice; nothing is misconfigured.".to_owned()),
-            _ => {}
-        }
+    if facts.last_step == Some("user_blocked") {
+        hints.push("The last failure was a blocked user being turned away (Users in this tenant); the connection itself works.".to_owned());
     }
-    if day.abandoned > 0 && day.succeeded == 0 {
+    if facts.last_description.contains("is not allowed:") {
         hints.push(format!(
-            "Users are sent to Exact but never come back. The callback URL {callback_url} is probably not registered in the Exact App Center, \
-             or the app is registered at another Exact site than {base_url} (wrong regional Base URL)."
+            "{}. Upstream URLs may not point at link-local or metadata addresses (nor at private or loopback ones when GATEHOUSE_UPSTREAM_FORBID says so).",
+            facts.last_description
         ));
     }
-    if callback_url.starts_with("http://") {
-        hints.push("Exact accepts only https callback URLs: serve this tenant over https (GATEHOUSE_PUBLIC_SCHEME=https) for the real Exact Online.".to_owned());
+    if let Some(strategy) = providers::by_name(&connection.strategy) {
+        hints.extend(strategy.hints(&facts));
     }
     hints
 }

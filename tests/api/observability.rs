@@ -268,10 +268,7 @@ async fn connection_health_counts_logins_and_hints_at_a_wrong_secret() {
         .unwrap();
     let health = gatehouse::services::health::connection_health(
         &s.app.pool,
-        s.tenant.tenant_id,
-        &connection.connection_id,
-        "exact",
-        &s.fake.base_url(),
+        &connection,
         &format!("{}login/callback", s.tenant.issuer),
     )
     .await

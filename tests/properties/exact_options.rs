@@ -1,7 +1,7 @@
 //! Exact connection options: never a panic, and the client secret never in the public options.
 
 use gatehouse::providers::exact::Exact;
-use gatehouse::providers::Provider;
+use gatehouse::providers::Strategy as _;
 use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
@@ -135,8 +135,23 @@ proptest! {
         let config = Exact
             .upstream_config(&parsed.public, SecretString::from("s".to_owned()))
             .map_err(|e| TestCaseError::fail(format!("{}: {e}", parsed.public)))?;
-        let authorize = Exact.authorize_url(&config, "https://acme.example/login/callback", "st+/=");
-        prop_assert!(url::Url::parse(&authorize).is_ok());
+        let http = gatehouse::providers::upstream_http::client(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(1),
+            Default::default(),
+        );
+        let upstream = gatehouse::providers::Upstream {
+            http: &http,
+            config: &config,
+            redirect_uri: "https://acme.example/login/callback",
+            connection: "exact",
+        };
+        let authorize = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(Exact.authorize(upstream, "st+/="))
+            .map_err(|e| TestCaseError::fail(e.description))?;
+        prop_assert!(url::Url::parse(&authorize.url).is_ok());
     }
 }
 

@@ -3,13 +3,14 @@
 -- is written `FROM u`, so nothing is when the user is blocked.
 --
 -- $1 tenant; $2 user id; $3..$9 root attributes; $10 whether they replace an existing user's;
--- $11..$16 identity; $17..$25 code; $26..$35 event.
+-- $11..$16 identity; $17..$25 code; $26..$35 event; $36 whether the provider verified the e-mail.
 WITH u AS (
     INSERT INTO users (tenant_id, user_id, email, name, nickname, given_name, family_name, picture,
-        locale, logins_count, last_login)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
+        locale, email_verified, logins_count, last_login)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $36, 1, now())
     ON CONFLICT (tenant_id, user_id) DO UPDATE SET
         email = CASE WHEN $10 THEN EXCLUDED.email ELSE users.email END,
+        email_verified = CASE WHEN $10 THEN EXCLUDED.email_verified ELSE users.email_verified END,
         name = CASE WHEN $10 THEN EXCLUDED.name ELSE users.name END,
         nickname = CASE WHEN $10 THEN EXCLUDED.nickname ELSE users.nickname END,
         given_name = CASE WHEN $10 THEN EXCLUDED.given_name ELSE users.given_name END,

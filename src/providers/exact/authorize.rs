@@ -1,10 +1,13 @@
 //! The authorize URL: where the browser is sent to sign in at Exact.
 
+use super::options::ExactSettings;
 use crate::providers::UpstreamConfig;
 
-/// `/api/oauth2/auth` under the connection's base URL, every parameter encoded.
+/// `/api/oauth2/auth` under the connection's base URL, every parameter encoded. Exact knows
+/// neither PKCE nor a nonce: a login remembers nothing for it.
 pub(super) fn url(config: &UpstreamConfig, redirect_uri: &str, state: &str) -> String {
-    let mut url = url::Url::parse(&config.base_url.join("/api/oauth2/auth"))
+    let settings: &ExactSettings = config.settings();
+    let mut url = url::Url::parse(&settings.base_url.join("/api/oauth2/auth"))
         .expect("a validated base URL joins to a valid URL");
     {
         let mut q = url.query_pairs_mut();
@@ -12,11 +15,7 @@ pub(super) fn url(config: &UpstreamConfig, redirect_uri: &str, state: &str) -> S
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("response_type", "code")
             .append_pair("state", state);
-        if let Some(force) = config
-            .options
-            .pointer("/upstream_params/force_login")
-            .and_then(|v| v.get("value").unwrap_or(v).as_str())
-        {
+        if let Some(force) = &settings.force_login {
             q.append_pair("force_login", force);
         }
     }
@@ -29,7 +28,8 @@ mod tests {
     use serde_json::json;
 
     use super::super::Exact;
-    use crate::providers::Provider;
+    use super::url;
+    use crate::providers::Strategy;
 
     #[test]
     fn authorize_url_encodes_every_parameter() {
@@ -39,7 +39,7 @@ mod tests {
                 SecretString::from("s".to_owned()),
             )
             .unwrap();
-        let url = Exact.authorize_url(&config, "https://acme.example/login/callback", "st+/=");
+        let url = url(&config, "https://acme.example/login/callback", "st+/=");
         assert!(url.starts_with("https://start.exactonline.be/api/oauth2/auth?client_id=id%26x&redirect_uri=https%3A%2F%2Facme.example%2Flogin%2Fcallback&response_type=code&state=st%2B%2F%3D"), "{url}");
     }
 }

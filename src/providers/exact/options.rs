@@ -4,8 +4,19 @@
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
+use super::sites::DEFAULT_BASE_URL;
 use crate::domain::{BaseUrl, FieldError};
 use crate::providers::{ParsedOptions, UpstreamConfig};
+
+/// What an Exact login uses of a connection's options, parsed once.
+pub(super) struct ExactSettings {
+    pub base_url: BaseUrl,
+    pub force_login: Option<String>,
+}
+
+fn default_base_url() -> BaseUrl {
+    BaseUrl::parse("options.baseUrl", DEFAULT_BASE_URL).expect("the default Exact site is valid")
+}
 
 const KNOWN_OPTIONS: &[&str] = &[
     "client_id",
@@ -51,8 +62,8 @@ pub(super) fn parse(options: &Value, has_stored_secret: bool) -> Result<ParsedOp
     }
 
     let base_url = match map.get("baseUrl") {
-        None | Some(Value::Null) => BaseUrl::default_exact(),
-        Some(Value::String(s)) if s.trim().is_empty() => BaseUrl::default_exact(),
+        None | Some(Value::Null) => default_base_url(),
+        Some(Value::String(s)) if s.trim().is_empty() => default_base_url(),
         Some(Value::String(s)) => BaseUrl::parse("options.baseUrl", s)?,
         Some(_) => return Err(FieldError::new("options.baseUrl", "must be a string")),
     };
@@ -150,14 +161,21 @@ pub(super) fn upstream_config(
         .ok_or_else(|| FieldError::new("options.client_id", "is missing"))?;
     let base_url = match options.get("baseUrl").and_then(Value::as_str) {
         Some(s) => BaseUrl::parse("options.baseUrl", s)?,
-        None => BaseUrl::default_exact(),
+        None => default_base_url(),
     };
-    Ok(UpstreamConfig {
-        client_id: client_id.to_owned(),
+    let force_login = options
+        .pointer("/upstream_params/force_login")
+        .and_then(|v| v.get("value").unwrap_or(v).as_str())
+        .map(str::to_owned);
+    Ok(UpstreamConfig::new(
+        client_id.to_owned(),
         client_secret,
-        base_url,
-        options: options.clone(),
-    })
+        options.clone(),
+        ExactSettings {
+            base_url,
+            force_login,
+        },
+    ))
 }
 
 fn text_option(map: &Map<String, Value>, key: &str) -> Result<Option<String>, FieldError> {
@@ -183,7 +201,7 @@ mod tests {
     use serde_json::json;
 
     use super::super::Exact;
-    use crate::providers::Provider;
+    use crate::providers::Strategy;
 
     #[test]
     fn options_require_credentials_and_default_the_rest() {

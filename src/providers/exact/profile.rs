@@ -4,24 +4,27 @@
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
+use super::options::ExactSettings;
 use crate::db::users::RootAttributes;
-use crate::providers::upstream_http::{self, redact};
+use crate::providers::upstream_http::redact;
 use crate::providers::{
-    LoginStep, NormalizedProfile, UpstreamConfig, UpstreamError, UpstreamFailure, UpstreamTokens,
+    LoginStep, NormalizedProfile, Upstream, UpstreamError, UpstreamFailure, UpstreamTokens,
 };
 
 pub(super) async fn fetch(
-    http: &reqwest::Client,
-    config: &UpstreamConfig,
+    upstream: Upstream<'_>,
     tokens: &UpstreamTokens,
 ) -> Result<NormalizedProfile, UpstreamError> {
     let step = LoginStep::ProfileFetch;
+    let config = upstream.config;
+    let settings: &ExactSettings = config.settings();
+    let http = upstream.http;
     let request = http
-        .get(config.base_url.join("/api/v1/current/Me"))
+        .get(&settings.base_url.join("/api/v1/current/Me"))
         .bearer_auth(tokens.access_token.expose_secret())
         // Without it Exact answers XML.
         .header(reqwest::header::ACCEPT, "application/json");
-    let answer = upstream_http::send(request, step).await?;
+    let answer = http.send(request, step).await?;
     let secrets = [tokens.access_token.expose_secret()];
     let fail = |failure, description: &str| UpstreamError {
         step,
@@ -120,6 +123,8 @@ pub fn normalize(record: &Map<String, Value>, options: &Value) -> Option<Normali
     let root = if with_profile {
         RootAttributes {
             email: text("Email"),
+            // Exact does not say whether it checked the address.
+            email_verified: false,
             name: text("FullName"),
             nickname: text("UserName"),
             given_name: text("FirstName"),

@@ -16,7 +16,7 @@ use super::reply::{json_body, Reply};
 use super::{etag, idempotency};
 use crate::db;
 use crate::db::connections::{Connection, ConnectionFilter};
-use crate::domain::{FieldError, DEFAULT_EXACT_BASE_URL};
+use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::services::connections::{self as service, ConnectionInput, ConnectionView};
 use crate::services::health::{self, ConnectionHealth};
@@ -330,24 +330,11 @@ pub async fn status(
     }
     let settings = &state.settings;
     let tenant = &token.tenant.tenant;
-    let base_url = connection
-        .options
-        .get("baseUrl")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_EXACT_BASE_URL);
     let callback_url = format!(
         "{}login/callback",
         settings.issuer_for_host(&canonical_host(settings, tenant))
     );
-    let health = health::connection_health(
-        &state.pool,
-        tenant.tenant_id,
-        &connection.connection_id,
-        &connection.name,
-        base_url,
-        &callback_url,
-    )
-    .await?;
+    let health = health::connection_health(&state.pool, connection, &callback_url).await?;
     Ok(Reply::ok(json_body(&HealthBody {
         status: "ok",
         id: &connection.connection_id,

@@ -21,6 +21,8 @@ pub struct AppToggle {
 #[derive(Template)]
 #[template(path = "dashboard/connections/applications.html")]
 pub struct ConnectionAppsPage {
+    /// The kind of connection ("Exact Online").
+    pub kind: String,
     pub layout: Layout,
     pub connection_id: String,
     pub name: String,
@@ -47,6 +49,7 @@ pub async fn show(
         })
         .collect();
     let page = ConnectionAppsPage {
+        kind: super::connection_health::kind_of(&c),
         layout: tenant_layout(&req, &state.settings, &view, "connections"),
         connection_id: c.connection_id,
         name: c.name,

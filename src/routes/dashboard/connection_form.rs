@@ -1,41 +1,24 @@
-//! The Exact connection form: its page, what it posts, and the translation between the two
-//! and the connection's options. The client secret is write-only: the page says whether one is
-//! set, never shows it, and an empty field keeps it.
+//! The connection form of every strategy: the page around the strategy's own fields (name,
+//! button text, the callback URL to register and how to register it), what it posts, and
+//! turning field errors into messages next to their fields. The client secret is write-only:
+//! the page says whether one is set, never shows it, and an empty field keeps it.
 
+use std::collections::BTreeMap;
+
+use askama::Template;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-use super::page::{Choice, Errors, Layout};
+use super::page::Layout;
 use super::session::TenantView;
 use super::tenants::issuer;
 use crate::config::PublicScheme;
 use crate::db::connections::Connection;
-use crate::domain::{DEFAULT_EXACT_BASE_URL, EXACT_SITES};
-use crate::providers::exact::ROOT_ATTRIBUTE_POLICIES;
+use crate::domain::FieldError;
+use crate::providers::form::option_of_error;
+use crate::providers::presets::{self, Preset};
+use crate::providers::{FormValues, FormView, Strategy};
 use crate::state::AppState;
-use askama::Template;
-
-/// The value of the "custom URL" choice of the site list.
-const CUSTOM: &str = "custom";
-
-/// Options the form does not show but a PATCH through the API may have set: kept on save.
-const KEPT_OPTIONS: &[&str] = &["upstream_params", "non_persistent_attrs", "scope"];
-
-fn policy_label(policy: &str) -> &'static str {
-    match policy {
-        "on_first_login" => "On first login only",
-        "never_on_login" => "Never (only when the user is created)",
-        _ => "On each login",
-    }
-}
-
-pub fn site_label(base_url: &str) -> String {
-    EXACT_SITES
-        .iter()
-        .find(|(_, url)| *url == base_url)
-        .map(|(name, _)| format!("Exact Online {name}"))
-        .unwrap_or_else(|| base_url.to_owned())
-}
 
 pub fn option_str(c: &Connection, key: &str) -> String {
     c.options
@@ -52,181 +35,228 @@ pub struct ConnectionFormPage {
     /// Empty when creating.
     pub connection_id: String,
     pub version: i32,
+    pub strategy: String,
+    /// What this kind of connection is called ("Exact Online", "Microsoft Entra ID").
+    pub kind: String,
+    /// The chooser entry the form was opened from (kept through a failed create).
+    pub preset: String,
+    pub steps: String,
     pub name: String,
     pub display_name: String,
-    pub client_id: String,
-    pub secret_set: bool,
-    pub sites: Vec<Choice>,
-    pub custom_url: String,
-    pub profile: bool,
-    pub policies: Vec<Choice>,
-    pub errors: Errors,
+    /// Errors keyed by option or field name; `form` for the whole form.
+    pub errors: BTreeMap<String, String>,
     pub callback_url: String,
     pub http_warning: bool,
-    /// The form came back with errors and had a secret typed in: it is never sent back to the
-    /// browser, so the page asks for it again rather than dropping it silently.
-    pub secret_to_retype: bool,
+    /// The strategy's fields, rendered by its own template.
+    pub fields: String,
 }
 
-fn sites(current: &str) -> Vec<Choice> {
-    let known = EXACT_SITES.iter().any(|(_, url)| *url == current);
-    let mut list: Vec<Choice> = EXACT_SITES
-        .iter()
-        .map(|(name, url)| Choice {
-            value: (*url).to_owned(),
-            label: format!("{name} ({})", url.trim_start_matches("https://")),
-            selected: *url == current,
-        })
-        .collect();
-    list.push(Choice {
-        value: CUSTOM.into(),
-        label: "Custom URL (a test server)".into(),
-        selected: !known,
-    });
-    list
-}
-
-fn policies(current: &str) -> Vec<Choice> {
-    ROOT_ATTRIBUTE_POLICIES
-        .iter()
-        .map(|p| Choice {
-            value: (*p).to_owned(),
-            label: policy_label(p).to_owned(),
-            selected: *p == current,
-        })
-        .collect()
-}
-
-pub fn blank(state: &AppState, layout: Layout, view: &TenantView) -> ConnectionFormPage {
-    ConnectionFormPage {
-        layout,
-        connection_id: String::new(),
-        version: 0,
-        name: "exact".into(),
-        display_name: "Exact Online".into(),
-        client_id: String::new(),
-        secret_set: false,
-        sites: sites(DEFAULT_EXACT_BASE_URL),
-        custom_url: String::new(),
-        profile: true,
-        policies: policies("on_each_login"),
-        errors: Errors::default(),
-        callback_url: format!("{}login/callback", issuer(&state.settings, &view.tenant)),
-        http_warning: state.settings.public_scheme == PublicScheme::Http,
-        secret_to_retype: false,
+impl ConnectionFormPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
     }
 }
 
+/// What the form shows besides the strategy's fields.
+struct Frame<'a> {
+    strategy: &'static dyn Strategy,
+    preset: Preset,
+    connection: Option<&'a Connection>,
+}
+
+fn page(
+    state: &AppState,
+    layout: Layout,
+    view: &TenantView,
+    frame: Frame<'_>,
+    values: &FormValues,
+    errors: BTreeMap<String, String>,
+    secret_to_retype: bool,
+) -> ConnectionFormPage {
+    let fields = frame.strategy.render_form(&FormView {
+        values,
+        errors: &errors,
+        secret_set: frame
+            .connection
+            .is_some_and(|c| c.client_secret_sealed.is_some()),
+        secret_to_retype,
+        editable: layout.can_edit(),
+    });
+    ConnectionFormPage {
+        layout,
+        connection_id: frame
+            .connection
+            .map(|c| c.connection_id.clone())
+            .unwrap_or_default(),
+        version: frame.connection.map(|c| c.version).unwrap_or(0),
+        strategy: frame.strategy.name().to_owned(),
+        // A preset's name ("Microsoft Entra ID"), else the strategy's ("OpenID Connect").
+        kind: match frame.connection.is_none() && frame.preset.id != frame.strategy.name() {
+            true => frame.preset.label.to_owned(),
+            false => frame.strategy.display_name().to_owned(),
+        },
+        preset: frame.preset.id.to_owned(),
+        steps: frame.preset.steps.to_owned(),
+        name: frame
+            .connection
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| frame.preset.name.to_owned()),
+        display_name: match frame.connection {
+            Some(c) => c.display_name.clone().unwrap_or_default(),
+            None => frame.preset.display_name.to_owned(),
+        },
+        errors,
+        callback_url: format!("{}login/callback", issuer(&state.settings, &view.tenant)),
+        http_warning: state.settings.public_scheme == PublicScheme::Http,
+        fields,
+    }
+}
+
+/// The form for a new connection from the chooser entry `preset`.
+pub fn blank(
+    state: &AppState,
+    layout: Layout,
+    view: &TenantView,
+    preset: Preset,
+) -> Option<ConnectionFormPage> {
+    let strategy = crate::providers::by_name(preset.strategy)?;
+    let mut values = strategy.form_values(&Value::Object(Default::default()));
+    for (field, value) in preset.values {
+        values.set(field, *value);
+    }
+    Some(page(
+        state,
+        layout,
+        view,
+        Frame {
+            strategy,
+            preset,
+            connection: None,
+        },
+        &values,
+        BTreeMap::new(),
+        false,
+    ))
+}
+
+/// The form of a stored connection.
 pub fn filled(
     state: &AppState,
     layout: Layout,
     view: &TenantView,
     c: &Connection,
-) -> ConnectionFormPage {
-    let base_url = option_str(c, "baseUrl");
-    let known = EXACT_SITES.iter().any(|(_, url)| *url == base_url);
-    ConnectionFormPage {
-        connection_id: c.connection_id.clone(),
-        version: c.version,
-        name: c.name.clone(),
-        display_name: c.display_name.clone().unwrap_or_default(),
-        client_id: option_str(c, "client_id"),
-        secret_set: c.client_secret_sealed.is_some(),
-        sites: sites(&base_url),
-        custom_url: if known { String::new() } else { base_url },
-        profile: c
-            .options
-            .get("profile")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        policies: policies(&option_str(c, "set_user_root_attributes")),
-        ..blank(state, layout, view)
-    }
+) -> Option<ConnectionFormPage> {
+    let strategy = crate::providers::by_name(&c.strategy)?;
+    let preset = presets::of_strategy(&c.strategy)?;
+    let values = strategy.form_values(&c.options);
+    Some(page(
+        state,
+        layout,
+        view,
+        Frame {
+            strategy,
+            preset,
+            connection: Some(c),
+        },
+        &values,
+        BTreeMap::new(),
+        false,
+    ))
 }
 
+/// A posted connection form: the common fields by name, the strategy's as they came.
 #[derive(Deserialize)]
-pub struct ConnectionForm {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    client_id: String,
-    /// Write-only: empty means "keep the stored secret".
-    #[serde(default)]
-    client_secret: String,
-    #[serde(default)]
-    site: String,
-    #[serde(default)]
-    custom_url: String,
-    #[serde(default)]
-    profile: Option<String>,
-    #[serde(default)]
-    set_user_root_attributes: String,
-    #[serde(default)]
-    pub version: Option<i32>,
-}
+#[serde(transparent)]
+pub struct ConnectionForm(Vec<(String, String)>);
 
 impl ConnectionForm {
-    /// A typed custom URL is what the admin meant, whichever site the list still shows.
-    fn base_url(&self) -> String {
-        let custom = self.custom_url.trim();
-        if self.site == CUSTOM || !custom.is_empty() {
-            custom.to_owned()
-        } else {
-            self.site.clone()
-        }
+    fn field(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 
-    /// The options object, over the stored options the form does not show.
-    pub fn options(&self, stored: Option<&Value>) -> Value {
-        let mut map = Map::new();
-        if let Some(Value::Object(stored)) = stored {
-            for key in KEPT_OPTIONS {
-                if let Some(v) = stored.get(*key) {
-                    map.insert((*key).to_owned(), v.clone());
-                }
-            }
-        }
-        map.insert("client_id".into(), json!(self.client_id.trim()));
-        if !self.client_secret.trim().is_empty() {
-            map.insert("client_secret".into(), json!(self.client_secret.trim()));
-        }
-        map.insert("baseUrl".into(), json!(self.base_url()));
-        map.insert("profile".into(), json!(self.profile.is_some()));
-        map.insert(
-            "set_user_root_attributes".into(),
-            json!(self.set_user_root_attributes),
+    pub fn name(&self) -> &str {
+        self.field("name").trim()
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.field("display_name")
+    }
+
+    pub fn preset(&self) -> &str {
+        self.field("preset")
+    }
+
+    pub fn version(&self) -> Option<i32> {
+        self.field("version").trim().parse().ok()
+    }
+
+    pub fn values(&self) -> FormValues {
+        FormValues::from_pairs(
+            self.0
+                .iter()
+                .filter(|(k, _)| {
+                    !["csrf", "name", "display_name", "version", "preset"].contains(&k.as_str())
+                })
+                .cloned(),
+        )
+    }
+
+    /// The options this form means for `strategy`, over `stored`.
+    pub fn options(&self, strategy: &dyn Strategy, stored: Option<&Value>) -> Value {
+        strategy.form_options(&self.values(), stored)
+    }
+
+    /// The page again, with what was typed (never the secret) and the errors.
+    pub fn refill(
+        &self,
+        state: &AppState,
+        layout: Layout,
+        view: &TenantView,
+        (preset, connection): (Preset, Option<&Connection>),
+        errors: BTreeMap<String, String>,
+    ) -> Option<ConnectionFormPage> {
+        let strategy = crate::providers::by_name(preset.strategy)
+            .or_else(|| connection.and_then(|c| crate::providers::by_name(&c.strategy)))?;
+        let mut values = self.values();
+        let retype = !values.get("client_secret").trim().is_empty();
+        values.remove("client_secret");
+        let mut page = page(
+            state,
+            layout,
+            view,
+            Frame {
+                strategy,
+                preset,
+                connection,
+            },
+            &values,
+            errors,
+            retype,
         );
-        Value::Object(map)
-    }
-
-    /// Puts what was typed back into the page (never the secret).
-    pub fn refill(&self, mut page: ConnectionFormPage, errors: Errors) -> ConnectionFormPage {
-        if page.connection_id.is_empty() {
-            page.name = self.name.clone();
+        if connection.is_none() {
+            page.name = self.name().to_owned();
         }
-        page.display_name = self.display_name.clone();
-        page.client_id = self.client_id.clone();
-        page.sites = sites(&self.base_url());
-        page.custom_url = self.custom_url.clone();
-        page.profile = self.profile.is_some();
-        page.policies = policies(&self.set_user_root_attributes);
-        page.secret_to_retype = !self.client_secret.trim().is_empty();
-        page.errors = errors;
-        page
+        page.display_name = self.display_name().to_owned();
+        Some(page)
     }
 }
 
-pub fn field_errors(e: &crate::domain::FieldError) -> Errors {
-    let field = match e.field.as_str() {
-        "name" => "name",
-        "display_name" => "display_name",
-        "options.client_id" => "client_id",
-        "options.client_secret" => "client_secret",
-        "options.baseUrl" => "base_url",
-        "options.set_user_root_attributes" => "set_user_root_attributes",
-        _ => "form",
+/// A field error as the form shows it: next to the option it is about.
+pub fn field_errors(e: &FieldError) -> BTreeMap<String, String> {
+    let key = match e.field.as_str() {
+        "name" | "display_name" => e.field.clone(),
+        f if f.starts_with("options.") => option_of_error(f).to_owned(),
+        _ => "form".to_owned(),
     };
-    Errors::one(field, e.message.clone())
+    BTreeMap::from([(key, e.message.clone())])
+}
+
+/// One error for the whole form or a common field.
+pub fn one_error(field: &str, message: impl Into<String>) -> BTreeMap<String, String> {
+    BTreeMap::from([(field.to_owned(), message.into())])
 }

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection_badges::{percent, tone};
-use super::connection_form::option_str;
 use super::connections::find;
 use super::page::{encode, render, DashResult, Layout};
 use super::session::TenantView;
@@ -19,7 +18,6 @@ use crate::db::connections::Connection;
 use crate::db::events::{EventFilter, Order};
 use crate::db::tenants::Tenant;
 use crate::domain::event_kind::LOGIN_FAILURE;
-use crate::domain::DEFAULT_EXACT_BASE_URL;
 use crate::services::health::{self, ConnectionHealth, LastFailure, Window};
 use crate::state::AppState;
 
@@ -66,6 +64,8 @@ pub struct LastFailureView {
 #[derive(Template)]
 #[template(path = "dashboard/connections/health.html")]
 pub struct HealthPage {
+    /// The kind of connection ("Exact Online").
+    pub kind: String,
     pub layout: Layout,
     pub connection_id: String,
     pub name: String,
@@ -81,16 +81,9 @@ pub struct HealthPage {
     pub as_of: String,
 }
 
-/// `{issuer}login/callback`: what the Exact App Center must have as the redirect URI.
+/// `{issuer}login/callback`: what the provider must have as the app's redirect URI.
 pub fn callback_url(settings: &Settings, tenant: &Tenant) -> String {
     format!("{}login/callback", issuer(settings, tenant))
-}
-
-/// The connection's Exact site.
-pub fn base_url(c: &Connection) -> String {
-    Some(option_str(c, "baseUrl"))
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| DEFAULT_EXACT_BASE_URL.to_owned())
 }
 
 /// The health of `c`, as the dashboard and the management API show it.
@@ -99,15 +92,14 @@ pub async fn of(
     tenant: &Tenant,
     c: &Connection,
 ) -> Result<ConnectionHealth, sqlx::Error> {
-    health::connection_health(
-        &state.pool,
-        tenant.tenant_id,
-        &c.connection_id,
-        &c.name,
-        &base_url(c),
-        &callback_url(&state.settings, tenant),
-    )
-    .await
+    health::connection_health(&state.pool, c, &callback_url(&state.settings, tenant)).await
+}
+
+/// What a connection's strategy is called, for page headings.
+pub fn kind_of(c: &Connection) -> String {
+    crate::providers::by_name(&c.strategy)
+        .map(|s| s.display_name().to_owned())
+        .unwrap_or_else(|| c.strategy.clone())
 }
 
 pub async fn show(
@@ -125,6 +117,7 @@ pub async fn show(
         None => None,
     };
     let page = HealthPage {
+        kind: kind_of(&c),
         layout: tenant_layout(&req, &state.settings, &view, "connections"),
         failures_link: format!(
             "/tenants/{}/logs?type={LOGIN_FAILURE}&connection={}",

@@ -1,20 +1,21 @@
-//! Exact connections of a tenant: list, the create/edit form (client secret write-only: the
-//! form says whether one is set and an empty field keeps it), the callback URL to paste into
-//! the Exact App Center, and deletion with a confirmation step.
+//! A tenant's connections, of every strategy: the list, the "New connection" chooser (each
+//! strategy and the presets), the create/edit form (`connection_form`), and deletion with a
+//! confirmation step.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
 
 use super::connection_badges::{badges, Badge};
-use super::connection_form::{blank, field_errors, filled, option_str, site_label, ConnectionForm};
+use super::connection_form::{blank, field_errors, filled, one_error, ConnectionForm};
 use super::page::{
-    not_found, render, render_status, see_other_with, DashError, DashResult, Empty, Errors, Layout,
+    not_found, render, render_status, see_other_with, DashError, DashResult, Empty, Layout,
 };
 use super::session::{Role, TenantEdit, TenantView};
 use super::tenants::tenant_layout;
 use crate::db;
 use crate::db::connections::Connection;
+use crate::providers::presets::{self, Preset};
 use crate::services::connections::ConnectionInput;
 use crate::services::{self, ServiceError};
 use crate::state::AppState;
@@ -23,7 +24,10 @@ pub struct ConnectionRow {
     pub connection_id: String,
     pub name: String,
     pub display_name: String,
-    pub site: String,
+    /// The kind of connection ("Exact Online", "OpenID Connect").
+    pub kind: String,
+    /// Where its upstream is ("Exact Online Belgium", an issuer).
+    pub upstream: String,
     pub applications: usize,
     /// Success rate over the last 24 hours, linking to the Health tab.
     pub health: Badge,
@@ -34,6 +38,14 @@ pub struct ConnectionRow {
 pub struct ConnectionsPage {
     pub layout: Layout,
     pub connections: Vec<ConnectionRow>,
+}
+
+/// The chooser of the kind of connection to create.
+#[derive(Template)]
+#[template(path = "dashboard/connections/new.html")]
+pub struct ChooserPage {
+    pub layout: Layout,
+    pub presets: Vec<Preset>,
 }
 
 #[derive(Template)]
@@ -56,7 +68,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView
             connection_id: c.connection_id.clone(),
             name: c.name.clone(),
             display_name: c.display_name.clone().unwrap_or_default(),
-            site: site_label(&option_str(c, "baseUrl")),
+            kind: crate::providers::by_name(&c.strategy)
+                .map(|s| s.display_name().to_owned())
+                .unwrap_or_else(|| c.strategy.clone()),
+            upstream: crate::providers::by_name(&c.strategy)
+                .map(|s| s.summary(&c.options))
+                .unwrap_or_default(),
             applications: enabled.len(),
             health: health.remove(&c.connection_id).unwrap_or_else(Badge::none),
         });
@@ -68,14 +85,38 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, view: TenantView
     render(&req, &state.settings, &page)
 }
 
-pub async fn new(req: HttpRequest, state: web::Data<AppState>, view: TenantView) -> DashResult {
+#[derive(serde::Deserialize)]
+pub struct NewQuery {
+    preset: Option<String>,
+}
+
+/// `/connections/new`: the chooser; `?preset=...` the form of that entry.
+pub async fn new(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    view: TenantView,
+    query: web::Query<NewQuery>,
+) -> DashResult {
     if view.role != Role::Admin {
         return Err(super::page::forbidden(
             "Your role in this tenant is read-only.",
         ));
     }
     let layout = tenant_layout(&req, &state.settings, &view, "connections");
-    render(&req, &state.settings, &blank(&state, layout, &view))
+    let Some(id) = &query.preset else {
+        return render(
+            &req,
+            &state.settings,
+            &ChooserPage {
+                layout,
+                presets: presets::entries(),
+            },
+        );
+    };
+    let page = presets::by_id(id)
+        .and_then(|preset| blank(&state, layout, &view, preset))
+        .ok_or_else(not_found)?;
+    render(&req, &state.settings, &page)
 }
 
 fn edit_view<T>(edit: &TenantEdit<T>) -> TenantView {
@@ -93,11 +134,13 @@ pub async fn create(
 ) -> DashResult {
     let view = edit_view(&edit);
     let form = &edit.form;
+    let preset = presets::by_id(form.preset()).ok_or_else(not_found)?;
+    let strategy = crate::providers::by_name(preset.strategy).ok_or_else(not_found)?;
     let input = ConnectionInput {
-        name: Some(form.name.trim().to_owned()),
-        display_name: Some(form.display_name.clone()),
-        strategy: Some("exact".into()),
-        options: Some(form.options(None)),
+        name: Some(form.name().to_owned()),
+        display_name: Some(form.display_name().to_owned()),
+        strategy: Some(strategy.name().to_owned()),
+        options: Some(form.options(strategy, None)),
         ..Default::default()
     };
     let errors = match services::connections::create(
@@ -124,11 +167,13 @@ pub async fn create(
             ))
         }
         Err(ServiceError::Invalid(e)) => field_errors(&e),
-        Err(ServiceError::Conflict(m)) => Errors::one("name", m),
+        Err(ServiceError::Conflict(m)) => one_error("name", m),
         Err(e) => return Err(e.into()),
     };
     let layout = tenant_layout(&req, &state.settings, &view, "connections");
-    let page = form.refill(blank(&state, layout, &view), errors);
+    let page = form
+        .refill(&state, layout, &view, (preset, None), errors)
+        .ok_or_else(not_found)?;
     render_status(
         &req,
         &state.settings,
@@ -156,7 +201,8 @@ pub async fn show(
 ) -> DashResult {
     let c = find(&state, view.tenant.tenant_id, &path.1).await?;
     let layout = tenant_layout(&req, &state.settings, &view, "connections");
-    render(&req, &state.settings, &filled(&state, layout, &view, &c))
+    let page = filled(&state, layout, &view, &c).ok_or_else(not_found)?;
+    render(&req, &state.settings, &page)
 }
 
 pub async fn update(
@@ -168,9 +214,10 @@ pub async fn update(
     let view = edit_view(&edit);
     let current = find(&state, edit.tenant.tenant_id, &path.1).await?;
     let form = &edit.form;
+    let strategy = crate::providers::by_name(&current.strategy).ok_or_else(not_found)?;
     let input = ConnectionInput {
-        display_name: Some(form.display_name.clone()),
-        options: Some(form.options(Some(&current.options))),
+        display_name: Some(form.display_name().to_owned()),
+        options: Some(form.options(strategy, Some(&current.options))),
         ..Default::default()
     };
     let result = services::connections::update(
@@ -179,7 +226,7 @@ pub async fn update(
         edit.tenant.tenant_id,
         &current.connection_id,
         &input,
-        form.version,
+        form.version(),
         &edit.session.actor(),
     )
     .await;
@@ -193,13 +240,16 @@ pub async fn update(
             ))
         }
         Err(ServiceError::Invalid(e)) => field_errors(&e),
-        Err(ServiceError::Stale) => Errors::one("form", "Someone changed this connection while you were editing it. Your changes are below; save again to overwrite."),
+        Err(ServiceError::Stale) => one_error("form", "Someone changed this connection while you were editing it. Your changes are below; save again to overwrite."),
         Err(e) => return Err(e.into()),
     };
     let layout = tenant_layout(&req, &state.settings, &view, "connections");
     // A stale save shows the newest version number, so saving again applies the changes.
     let fresh = find(&state, edit.tenant.tenant_id, &path.1).await?;
-    let page = form.refill(filled(&state, layout, &view, &fresh), errors);
+    let preset = presets::of_strategy(&fresh.strategy).ok_or_else(not_found)?;
+    let page = form
+        .refill(&state, layout, &view, (preset, Some(&fresh)), errors)
+        .ok_or_else(not_found)?;
     render_status(
         &req,
         &state.settings,

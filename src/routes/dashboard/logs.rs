@@ -21,8 +21,12 @@ pub struct EventRow {
     pub event_id: String,
     pub at: String,
     pub event_type: String,
+    /// The kind in words ("Connection changed").
+    pub label: String,
     pub failed: bool,
     pub description: String,
+    /// What a change changed, in words ("client_id, client secret replaced").
+    pub changes: String,
     pub connection: String,
     pub user_id: String,
     pub user_link: String,
@@ -62,6 +66,37 @@ fn text(v: Option<&Value>) -> String {
     }
 }
 
+/// A change event's `changes`, as a list of what changed (values are in the entry's details;
+/// secrets never are).
+fn changes(details: &Value) -> String {
+    let Some(list) = details.get("changes").and_then(Value::as_array) else {
+        return String::new();
+    };
+    list.iter()
+        .filter_map(|c| {
+            let field = c.get("field")?.as_str()?;
+            Some(match (c.get("from"), c.get("to")) {
+                (_, Some(Value::String(s))) if s == "[replaced]" => format!("{field} replaced"),
+                (Some(from), Some(to)) => format!("{field}: {} → {}", short(from), short(to)),
+                _ => field.to_owned(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn short(v: &Value) -> String {
+    let text = match v {
+        Value::Null => "(none)".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match text.chars().count() > 80 {
+        true => text.chars().take(80).collect::<String>() + "…",
+        false => text,
+    }
+}
+
 fn row(e: &Event) -> EventRow {
     let status = text(e.details.pointer("/upstream/status"));
     let answer = text(e.details.pointer("/upstream/answer"));
@@ -75,6 +110,8 @@ fn row(e: &Event) -> EventRow {
         event_id: e.event_id.to_string(),
         at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         event_type: e.event_type.clone(),
+        label: crate::domain::event_kind::label(&e.event_type),
+        changes: changes(&e.details),
         // Auth0's codes of failures start with `f` (f, feacft, fertft).
         failed: crate::domain::event_kind::auth0_code(&e.event_type).starts_with('f'),
         description: e.description.clone(),
@@ -149,8 +186,12 @@ pub async fn list(
     let pager = Pager::new(number, PAGE_SIZE, events.len(), total, |n| {
         query.link(slug, n)
     });
+    let labels: Vec<(&str, String)> = EVENT_KINDS
+        .iter()
+        .map(|k| (k.name, crate::domain::event_kind::label(k.name)))
+        .collect();
     let mut types = vec![("", "All events")];
-    types.extend(EVENT_KINDS.iter().map(|k| (k.name, k.name)));
+    types.extend(labels.iter().map(|(name, label)| (*name, label.as_str())));
     let page = LogsPage {
         layout: tenant_layout(&req, &state.settings, &view, "logs"),
         events: events.iter().map(row).collect(),

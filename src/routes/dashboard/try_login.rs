@@ -28,7 +28,7 @@ const TRY_SECONDS: i64 = 600;
 
 /// The page between the Try button and the tenant's `/authorize`. A redirect would not do:
 /// browsers apply the `form-action 'self'` policy of the page that posted the form to every
-/// redirect that follows it, and `/authorize` lives on another host (then Exact on yet another).
+/// redirect that follows it, and `/authorize` lives on another host (then the provider on yet another).
 /// A script navigation from this page (or the link, without JavaScript) is not a form's.
 #[derive(Template)]
 #[template(path = "dashboard/try/start.html")]

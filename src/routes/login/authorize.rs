@@ -19,8 +19,9 @@ use crate::db::clients::Client;
 use crate::db::login::LoginTransaction;
 use crate::error::PageError;
 use crate::providers::LoginStep;
+use crate::services::login::start::{self, StartError};
 use crate::services::login::trace::LoginTrace;
-use crate::services::login::{start, TRANSACTION_SECONDS};
+use crate::services::login::TRANSACTION_SECONDS;
 use crate::state::AppState;
 use crate::tenancy::TenantHost;
 
@@ -151,8 +152,8 @@ pub async fn get(
         return Ok(back.error("invalid_request", description));
     };
     let connection = &live.connection;
-    let (provider, upstream) = match &live.upstream {
-        Ok((provider, upstream)) => (*provider, upstream),
+    let (strategy, upstream) = match &live.upstream {
+        Ok((strategy, upstream)) => (*strategy, upstream),
         Err(e) => {
             tracing::error!(error = %e, trace_id = %trace_id, "connection cannot be used");
             trace
@@ -187,16 +188,31 @@ pub async fn get(
         scope: request.scope,
         code_challenge: request.code_challenge,
         created_at: Utc::now(),
+        upstream_sealed: None,
     };
-    let location = start::begin(
+    let started = start::begin(
         &state.login(),
         &tenant,
         &connection.name,
-        (provider, upstream),
-        &txn,
+        (strategy, upstream),
+        txn,
         &browser,
     )
-    .await?;
+    .await;
+    let location = match started {
+        Ok(location) => location,
+        Err(StartError::Database(e)) => return Err(e.into()),
+        Err(StartError::Upstream(e)) => {
+            tracing::warn!(step = e.step.as_str(), trace_id = %trace_id, "the upstream could not be prepared for");
+            trace
+                .fail(&state.login(), &tenant, e.step, &e.description, Some(&e))
+                .await;
+            return Ok(back.error(
+                e.oauth_error(),
+                "the identity provider could not be reached",
+            ));
+        }
+    };
     tracing::Span::current().record("connection", connection.name.as_str());
     tracing::info!(trace_id = %trace_id, tenant.slug = %tenant.tenant.slug, client.id = %client.client_id, connection.name = %connection.name, "login started");
     let cookie = Cookie::build(cookie_name, browser)
@@ -371,7 +387,7 @@ async fn chooser(
                 "/authorize?{}",
                 serde_urlencoded::to_string(&pairs).unwrap_or_default()
             );
-            let provider = crate::providers::by_strategy(&c.strategy)
+            let provider = crate::providers::by_name(&c.strategy)
                 .map(|p| p.display_name())
                 .unwrap_or("provider");
             let label = c

@@ -44,6 +44,7 @@ pub async fn get(
         code: params.get("code"),
         error: params.get("error"),
         error_description: params.get("error_description"),
+        iss: params.get("iss"),
     };
     let requester = Requester::of(&req, &state.settings.trusted_proxies);
     Ok(

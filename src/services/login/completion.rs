@@ -24,7 +24,8 @@ use crate::db::login::{
 use crate::db::users::RootAttributesPolicy;
 use crate::domain::Requester;
 use crate::providers::{
-    upstream_http, LoginStep, NormalizedProfile, UpstreamError, UpstreamFailure, UpstreamTokens,
+    upstream_http, Callback, LoginMemo, LoginStep, NormalizedProfile, Upstream, UpstreamError,
+    UpstreamFailure, UpstreamTokens,
 };
 use crate::services::hosts::TenantHost;
 
@@ -50,6 +51,8 @@ pub struct ProviderAnswer<'a> {
     pub code: Option<&'a str>,
     pub error: Option<&'a str>,
     pub error_description: Option<&'a str>,
+    /// RFC 9207's issuer identifier.
+    pub iss: Option<&'a str>,
 }
 
 /// How the login ends for the application.
@@ -136,8 +139,8 @@ async fn with_connection(
     };
     trace.ok(LoginStep::Callback);
 
-    let (provider, upstream) = match &live.upstream {
-        Ok((provider, upstream)) => (*provider, upstream),
+    let (strategy, config) = match &live.upstream {
+        Ok((strategy, config)) => (*strategy, config),
         Err(e) => {
             tracing::error!(error = %e, "connection cannot be used");
             trace
@@ -152,12 +155,30 @@ async fn with_connection(
             return Outcome::failed("server_error", "the connection is misconfigured");
         }
     };
+    let memo = match open_memo(cx, tenant, txn) {
+        Ok(memo) => memo,
+        Err(description) => {
+            trace
+                .fail(cx, tenant, LoginStep::Callback, description, None)
+                .await;
+            return Outcome::failed("server_error", "the login could not be continued");
+        }
+    };
+    let redirect_uri = tenant.url("login/callback");
+    let upstream = Upstream {
+        http: cx.upstream,
+        config,
+        redirect_uri: &redirect_uri,
+        connection: &connection.name,
+    };
+    let callback = Callback {
+        code,
+        iss: answer.iss,
+    };
     let started = Instant::now();
-    let exchanged = provider
-        .exchange_code(cx.upstream, upstream, code, &tenant.url("login/callback"))
-        .await;
+    let exchanged = strategy.exchange_code(upstream, &callback, &memo).await;
     cx.metrics.upstream_call(
-        provider.strategy(),
+        strategy.name(),
         "token",
         exchanged.as_ref().err().map(|e| e.failure),
         started.elapsed(),
@@ -177,9 +198,9 @@ async fn with_connection(
     };
     trace.ok(LoginStep::UpstreamTokenExchange);
     let started = Instant::now();
-    let fetched = provider.fetch_profile(cx.upstream, upstream, &tokens).await;
+    let fetched = strategy.fetch_profile(upstream, &tokens, &memo).await;
     cx.metrics.upstream_call(
-        provider.strategy(),
+        strategy.name(),
         "profile",
         fetched.as_ref().err().map(|e| e.failure),
         started.elapsed(),
@@ -226,6 +247,22 @@ async fn with_connection(
         }
         Err(e) => store_failed(cx, tenant, trace, e).await,
     }
+}
+
+/// What the strategy remembered of this login, opened.
+fn open_memo(
+    cx: &LoginContext<'_>,
+    tenant: &TenantHost,
+    txn: &LoginTransaction,
+) -> Result<LoginMemo, &'static str> {
+    let Some(sealed) = &txn.upstream_sealed else {
+        return Ok(LoginMemo::default());
+    };
+    let opened = cx
+        .sealer
+        .open_string(sealed, &SealContext::login_memo(tenant.id(), txn.trace_id))
+        .map_err(|_| "the login's sealed memo could not be opened")?;
+    serde_json::from_str(opened.expose_secret()).map_err(|_| "the login's memo is unreadable")
 }
 
 /// The provider answered with an error instead of a code (the user declined, say).

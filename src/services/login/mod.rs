@@ -24,6 +24,7 @@ use crate::crypto::seal::Sealer;
 use crate::db::events::NewEvent;
 use crate::deferred_events::DeferredEvents;
 use crate::metrics::Metrics;
+use crate::providers::upstream_http::UpstreamClient;
 use crate::rate_limit::RateLimits;
 
 pub use grant_error::GrantError;
@@ -45,7 +46,7 @@ pub struct LoginContext<'a> {
     pub pool: &'a PgPool,
     pub sealer: &'a Sealer,
     pub cache: &'a ConfigCache,
-    pub upstream: &'a reqwest::Client,
+    pub upstream: &'a UpstreamClient,
     pub metrics: &'a Metrics,
     pub limits: &'a RateLimits,
     pub deferred_events: &'a Arc<DeferredEvents>,

@@ -1,38 +1,67 @@
-//! Starting a login: the transaction that `/login/callback` will consume, keyed by the hash of
-//! the `state` sent upstream and bound to the browser by the hash of its cookie, and the
-//! provider's authorization URL the browser goes to.
+//! Starting a login: the strategy's authorize step (where to send the browser, and what to
+//! remember, sealed), then the transaction that `/login/callback` will consume, keyed by the
+//! hash of the `state` sent upstream and bound to the browser by the hash of its cookie.
 
 use chrono::Utc;
 
 use super::{LoginContext, TRANSACTION_SECONDS};
 use crate::crypto::random::{opaque_token, token_hash};
+use crate::crypto::seal::SealContext;
 use crate::db;
 use crate::db::login::{LoginTransaction, NewLoginTransaction};
-use crate::providers::{Provider, UpstreamConfig};
+use crate::providers::{Strategy, Upstream, UpstreamConfig, UpstreamError};
 use crate::services::hosts::TenantHost;
+
+/// Why a login could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The upstream could not be prepared for (its discovery document, say).
+    #[error("{0}")]
+    Upstream(UpstreamError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
 
 /// Stores `txn` for the browser holding `browser_cookie`; returns where to send it upstream.
 pub async fn begin(
     cx: &LoginContext<'_>,
     tenant: &TenantHost,
     connection_name: &str,
-    (provider, upstream): (&dyn Provider, &UpstreamConfig),
-    txn: &LoginTransaction,
+    (strategy, config): (&dyn Strategy, &UpstreamConfig),
+    mut txn: LoginTransaction,
     browser_cookie: &str,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, StartError> {
     let upstream_state = opaque_token(32);
+    let redirect_uri = tenant.url("login/callback");
+    let upstream = Upstream {
+        http: cx.upstream,
+        config,
+        redirect_uri: &redirect_uri,
+        connection: connection_name,
+    };
+    let authorization = strategy
+        .authorize(upstream, &upstream_state)
+        .await
+        .map_err(StartError::Upstream)?;
+    if !authorization.memo.is_empty() {
+        let memo = serde_json::to_string(&authorization.memo).expect("a login memo serialises");
+        txn.upstream_sealed = Some(
+            cx.sealer
+                .seal_str(&memo, &SealContext::login_memo(tenant.id(), txn.trace_id)),
+        );
+    }
     db::login::insert_transaction(
         cx.pool,
         tenant.id(),
         NewLoginTransaction {
             state_hash: &token_hash(&upstream_state),
             browser_hash: &token_hash(browser_cookie),
-            txn,
+            txn: &txn,
             expires_at: Utc::now() + chrono::Duration::seconds(TRANSACTION_SECONDS),
         },
     )
     .await?;
     cx.metrics
         .login_started(&tenant.tenant.slug, connection_name);
-    Ok(provider.authorize_url(upstream, &tenant.url("login/callback"), &upstream_state))
+    Ok(authorization.url)
 }

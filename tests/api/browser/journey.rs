@@ -5,72 +5,13 @@
 use std::time::Duration;
 
 use fake_exact::FakeApp;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 
-use super::{screenshot_path, Browser};
+use super::{body_text, click, fill, screenshot, wait_path, Browser};
 use crate::helpers::*;
 
 const EMAIL: &str = "operator@example.com";
 const PASSWORD: &str = "a long and good password";
-
-async fn fill(c: &Client, css: &str, value: &str) {
-    let field = c
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    field.clear().await.unwrap();
-    field.send_keys(value).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-/// Waits until the page's path is `path`.
-async fn wait_path(c: &Client, path: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let url = c.current_url().await.unwrap();
-        if url.path() == path {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "expected {path}, still at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Takes a screenshot of the page; writes it over the README's copy only when asked
-/// (`GATEHOUSE_UPDATE_SCREENSHOTS=1`), so a test run leaves the working tree as it was.
-async fn screenshot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    assert!(
-        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
-        "{name}: not a PNG of a rendered page ({} bytes)",
-        png.len()
-    );
-    if std::env::var_os("GATEHOUSE_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
-        let path = screenshot_path(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, png).unwrap();
-    }
-}
 
 #[tokio::test]
 async fn dashboard_exact_setup_journey_in_chromium() {
@@ -129,6 +70,9 @@ async fn dashboard_exact_setup_journey_in_chromium() {
         .await
         .unwrap();
     click(c, "a[href='/tenants/acme/connections/new']").await;
+    wait_path(c, "/tenants/acme/connections/new").await;
+    screenshot(c, "connection-chooser.png").await;
+    click(c, "#preset-exact").await;
     wait_path(c, "/tenants/acme/connections/new").await;
     let callback = c
         .find(Locator::Css("#callback-url"))

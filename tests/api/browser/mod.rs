@@ -4,13 +4,14 @@
 
 mod journey;
 mod spa;
+mod strategies;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 /// The first of `names` found on `PATH`.
@@ -130,4 +131,65 @@ pub fn screenshot_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("docs/screenshots")
         .join(name)
+}
+
+// What the journeys do in the browser, each step failing with what it looked for.
+
+pub async fn fill(c: &Client, css: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Waits until the page's path is `path`.
+pub async fn wait_path(c: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected {path}, still at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Takes a screenshot of the page; writes it over the README's copy only when asked
+/// (`GATEHOUSE_UPDATE_SCREENSHOTS=1`), so a test run leaves the working tree as it was.
+pub async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+        "{name}: not a PNG of a rendered page ({} bytes)",
+        png.len()
+    );
+    if std::env::var_os("GATEHOUSE_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let path = screenshot_path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, png).unwrap();
+    }
 }

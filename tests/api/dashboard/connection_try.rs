@@ -71,7 +71,7 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
     );
 
     // Connection, with a validation error first: the typed values survive.
-    let form = "/tenants/acme/connections/new";
+    let form = "/tenants/acme/connections/new?preset=exact";
     let new_page = dash.page(form).await;
     assert!(new_page.contains(&format!("http://acme.{}/login/callback", app.base_domain)));
     assert!(
@@ -83,6 +83,7 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
             form,
             "/tenants/acme/connections",
             &[
+                ("preset", "exact"),
                 ("name", "exact"),
                 ("display_name", "Exact Online"),
                 ("client_id", "my-exact-app"),
@@ -112,6 +113,7 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
             form,
             "/tenants/acme/connections",
             &[
+                ("preset", "exact"),
                 ("name", "exact"),
                 ("display_name", "Exact Online"),
                 ("client_id", "my-exact-app"),
@@ -212,9 +214,20 @@ async fn dashboard_sets_up_an_exact_connection_and_try_works() {
         .await;
     assert!(detail.contains("jan@example.nl") && detail.contains("CurrentDivision"));
     let logs = dash.page("/tenants/acme/logs?type=login_success").await;
-    assert!(logs.contains("tag\">login_success") && !logs.contains("tag\">connection_created"));
+    // Kinds read as words; the code is the tag's title.
+    assert!(
+        logs.contains("title=\"login_success\">Login succeeded<"),
+        "{logs}"
+    );
+    assert!(!logs.contains("title=\"connection_created\""));
     let all_logs = dash.page("/tenants/acme/logs").await;
-    assert!(all_logs.contains("connection_created") && all_logs.contains("client_created"));
+    assert!(
+        all_logs.contains(">Connection created<") && all_logs.contains(">Application created<")
+    );
+    assert!(
+        all_logs.contains("Connection “exact” created"),
+        "{all_logs}"
+    );
 
     // The overview's activity counts the Try's login and Jan's signup, today.
     let overview = dash.page("/tenants/acme").await;

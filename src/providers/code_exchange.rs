@@ -1,5 +1,7 @@
-//! The code exchange at `/api/oauth2/token`, through oauth2, and Exact's token answer
-//! (`expires_in` as a string); failures keep the raw answer, secrets removed, for the trace.
+//! The OAuth 2.0 code exchange every strategy makes at its upstream's token endpoint, through
+//! oauth2: client authentication in the body or a Basic header, the PKCE verifier, extra
+//! headers, and a lenient token answer (Exact sends `expires_in` as a string; OpenID Connect
+//! adds an `id_token`). Failures keep the raw answer, secrets removed, for the login trace.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,23 +12,26 @@ use oauth2::basic::{
 };
 use oauth2::{
     AccessToken, AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken, TokenResponse,
-    TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
+    TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::providers::upstream_http::{self, redact, Answer};
-use crate::providers::{LoginStep, UpstreamConfig, UpstreamError, UpstreamFailure, UpstreamTokens};
+use crate::providers::upstream_http::{redact, Answer, UpstreamClient};
+use crate::providers::{LoginStep, UpstreamError, UpstreamFailure, UpstreamTokens};
 
-/// Exact's token answer: `expires_in` comes as a string of digits (tolerated as a number too).
+/// A token answer: `expires_in` as a number or a string of digits, `id_token` when the
+/// upstream speaks OpenID Connect.
 #[derive(Debug, Deserialize, Serialize)]
-struct ExactTokenResponse {
+struct TokenAnswer {
     access_token: AccessToken,
     token_type: BasicTokenType,
     #[serde(default, deserialize_with = "string_or_number")]
     expires_in: Option<u64>,
     refresh_token: Option<RefreshToken>,
+    #[serde(default)]
+    id_token: Option<String>,
     #[serde(skip)]
     scopes: Option<Vec<Scope>>,
 }
@@ -45,7 +50,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     })
 }
 
-impl ExactTokenResponse {
+impl TokenAnswer {
     fn into_upstream(self) -> UpstreamTokens {
         UpstreamTokens {
             access_token: SecretString::from(self.access_token.secret().to_owned()),
@@ -53,19 +58,20 @@ impl ExactTokenResponse {
                 .refresh_token
                 .map(|t| SecretString::from(t.secret().to_owned())),
             expires_in: self.expires_in.filter(|n| *n > 0),
+            id_token: self.id_token.map(SecretString::from),
         }
     }
 }
 
 /// A 2xx token answer body as the code exchange reads it (through oauth2, which deserializes
-/// the same [`ExactTokenResponse`]); `None` when it is not a token response.
+/// the same [`TokenAnswer`]); `None` when it is not a token response.
 pub fn parse_token_answer(body: &[u8]) -> Option<UpstreamTokens> {
-    serde_json::from_slice::<ExactTokenResponse>(body)
+    serde_json::from_slice::<TokenAnswer>(body)
         .ok()
-        .map(ExactTokenResponse::into_upstream)
+        .map(TokenAnswer::into_upstream)
 }
 
-impl TokenResponse for ExactTokenResponse {
+impl TokenResponse for TokenAnswer {
     type TokenType = BasicTokenType;
 
     fn access_token(&self) -> &AccessToken {
@@ -88,9 +94,9 @@ impl TokenResponse for ExactTokenResponse {
 /// An upstream answer as received: status and body.
 type RawAnswer = (u16, Vec<u8>);
 
-type ExactClient = oauth2::Client<
+type CodeClient = oauth2::Client<
     BasicErrorResponse,
-    ExactTokenResponse,
+    TokenAnswer,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -101,56 +107,88 @@ type ExactClient = oauth2::Client<
     EndpointSet,
 >;
 
-pub(super) async fn exchange_code(
-    http: &reqwest::Client,
-    config: &UpstreamConfig,
-    code: &str,
-    redirect_uri: &str,
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_post`: credentials in the form body.
+    Post,
+    /// `client_secret_basic`: an HTTP Basic header.
+    Basic,
+}
+
+/// One code exchange.
+pub struct CodeExchange<'a> {
+    pub token_url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a SecretString,
+    pub auth: ClientAuth,
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub code_verifier: Option<&'a str>,
+    /// Extra request headers (an `oauth2` connection's `customHeaders`).
+    pub headers: &'a [(String, String)],
+    /// Who answers, for the trace's sentences ("Exact", "the provider").
+    pub upstream_name: &'a str,
+}
+
+pub async fn exchange(
+    http: &UpstreamClient,
+    x: CodeExchange<'_>,
 ) -> Result<UpstreamTokens, UpstreamError> {
     let step = LoginStep::UpstreamTokenExchange;
-    let bad_config = |what: &str| UpstreamError {
-        step,
-        failure: UpstreamFailure::BadAnswer,
-        status: None,
-        answer: None,
-        description: format!("the connection's {what} is not a valid URL"),
+    let bad_config = |what: &str| {
+        UpstreamError::new(
+            step,
+            UpstreamFailure::BadAnswer,
+            format!("the connection's {what} is not a valid URL"),
+        )
     };
-    let client: ExactClient = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+    let client: CodeClient = oauth2::Client::new(ClientId::new(x.client_id.to_owned()))
         .set_client_secret(ClientSecret::new(
-            config.client_secret.expose_secret().to_owned(),
+            x.client_secret.expose_secret().to_owned(),
         ))
-        .set_token_uri(
-            TokenUrl::new(config.base_url.join("/api/oauth2/token"))
-                .map_err(|_| bad_config("base URL"))?,
-        )
+        .set_token_uri(TokenUrl::new(x.token_url.to_owned()).map_err(|_| bad_config("token URL"))?)
         .set_redirect_uri(
-            RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| bad_config("callback URL"))?,
+            RedirectUrl::new(x.redirect_uri.to_owned()).map_err(|_| bad_config("callback URL"))?,
         )
-        // Exact wants the credentials in the form body, not in a Basic header.
-        .set_auth_type(AuthType::RequestBody);
+        .set_auth_type(match x.auth {
+            ClientAuth::Post => AuthType::RequestBody,
+            ClientAuth::Basic => AuthType::BasicAuth,
+        });
 
     // The raw answer, kept for the login trace whatever oauth2 makes of it.
     // The future must own what it uses (oauth2 requires it to be Send for every lifetime).
     let last_answer: Arc<Mutex<Option<RawAnswer>>> = Arc::default();
+    let headers: Vec<(String, String)> = x.headers.to_vec();
     let call = |request: oauth2::HttpRequest| {
         let last_answer = last_answer.clone();
         let http = http.clone();
+        let headers = headers.clone();
         async move {
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| upstream_http::transport_error(step, &e))?;
-            let answer =
-                upstream_http::send(reqwest::RequestBuilder::from_parts(http, request), step)
-                    .await?;
+            let mut request = reqwest::Request::try_from(request)
+                .map_err(|e| crate::providers::upstream_http::transport_error(step, &e))?;
+            for (name, value) in &headers {
+                if let (Ok(name), Ok(value)) = (
+                    reqwest::header::HeaderName::try_from(name.as_str()),
+                    reqwest::header::HeaderValue::try_from(value.as_str()),
+                ) {
+                    request.headers_mut().insert(name, value);
+                }
+            }
+            let answer = http.execute(request, step).await?;
             *last_answer.lock().expect("answer slot") = Some((answer.status, answer.body.clone()));
             to_oauth2_response(answer)
         }
     };
-    let result = client
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .request_async(&call)
-        .await;
+    let mut request = client.exchange_code(AuthorizationCode::new(x.code.to_owned()));
+    if let Some(verifier) = x.code_verifier {
+        request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+    }
+    let result = request.request_async(&call).await;
     let raw = last_answer.lock().expect("answer slot").take();
-    let secrets = [config.client_secret.expose_secret(), code];
+    let mut secrets = vec![x.client_secret.expose_secret(), x.code];
+    secrets.extend(x.code_verifier);
+    let who = x.upstream_name;
     match result {
         Ok(tokens) => Ok(tokens.into_upstream()),
         Err(RequestTokenError::Request(e)) => Err(e),
@@ -160,15 +198,16 @@ pub(super) async fn exchange_code(
             let refused = (400..500).contains(&status);
             let description = match &err {
                 RequestTokenError::ServerResponse(e) => match e.error_description() {
-                    Some(d) => format!("Exact refused the code exchange: {} ({d})", e.error()),
-                    None => format!("Exact refused the code exchange: {}", e.error()),
+                    Some(d) => format!("{who} refused the code exchange: {} ({d})", e.error()),
+                    None => format!("{who} refused the code exchange: {}", e.error()),
                 },
-                _ if refused => format!("Exact refused the code exchange with HTTP {status}"),
+                _ if refused => format!("{who} refused the code exchange with HTTP {status}"),
                 _ if status >= 500 => {
-                    format!("Exact answered the code exchange with HTTP {status}")
+                    format!("{who} answered the code exchange with HTTP {status}")
                 }
-                _ => "Exact's token answer was not a JSON token response with an access_token"
-                    .to_owned(),
+                _ => format!(
+                    "{who}'s token answer was not a JSON token response with an access_token"
+                ),
             };
             Err(UpstreamError {
                 step,
@@ -205,11 +244,22 @@ mod tests {
 
     #[test]
     fn token_answers_take_expires_in_as_string_or_number() {
-        let t: ExactTokenResponse = serde_json::from_str(r#"{"access_token":"a!*+/=","token_type":"bearer","expires_in":"600","refresh_token":"r"}"#).unwrap();
+        let t: TokenAnswer = serde_json::from_str(r#"{"access_token":"a!*+/=","token_type":"bearer","expires_in":"600","refresh_token":"r"}"#).unwrap();
         assert_eq!(t.expires_in, Some(600));
-        let t: ExactTokenResponse =
+        let t: TokenAnswer =
             serde_json::from_str(r#"{"access_token":"a","token_type":"Bearer","expires_in":600}"#)
                 .unwrap();
         assert_eq!(t.expires_in, Some(600));
+    }
+
+    #[test]
+    fn an_id_token_is_kept_when_the_upstream_sends_one() {
+        let t =
+            parse_token_answer(br#"{"access_token":"a","token_type":"Bearer","id_token":"x.y.z"}"#)
+                .unwrap();
+        assert_eq!(
+            t.id_token.map(|t| t.expose_secret().to_owned()).as_deref(),
+            Some("x.y.z")
+        );
     }
 }
