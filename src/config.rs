@@ -71,8 +71,9 @@ pub struct Settings {
     /// `GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_MS`: connect timeout to an upstream (default 3000).
     pub upstream_connect_timeout: Duration,
     /// `GATEHOUSE_UPSTREAM_FORBID`: address classes upstream calls may not reach besides
-    /// link-local and metadata addresses, which they never may: `private`, `loopback`, or both
-    /// comma-separated (default: none).
+    /// link-local and metadata addresses, which they never may: `private`, `loopback`, both
+    /// comma-separated, or `none` (default: `loopback` when `GATEHOUSE_PUBLIC_SCHEME=https`,
+    /// else none).
     pub upstream_forbid: AddressPolicy,
     /// `GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE`: requests per minute one IP may make to each of
     /// /authorize, /login/callback, /oauth/token and the management API (default 1200; 0 = off).
@@ -156,6 +157,21 @@ impl Settings {
             })?;
         }
 
+        // Unset, a server that faces users over https keeps tenants' upstream URLs off its
+        // own loopback (where sidecars such as Patroni or etcd answer); a test setup over
+        // http talks to fakes there. `none` allows both.
+        let upstream_forbid = match get("GATEHOUSE_UPSTREAM_FORBID") {
+            None if public_scheme == PublicScheme::Https => AddressPolicy {
+                forbid_loopback: true,
+                ..AddressPolicy::default()
+            },
+            None => AddressPolicy::default(),
+            Some(text) => AddressPolicy::parse(&text).map_err(|message| ConfigError {
+                var: "GATEHOUSE_UPSTREAM_FORBID",
+                message,
+            })?,
+        };
+
         Ok(Settings {
             listen,
             database_url: get("DATABASE_URL").map(SecretString::from),
@@ -189,13 +205,7 @@ impl Settings {
                 50,
                 60_000,
             )?),
-            upstream_forbid: AddressPolicy::parse(
-                &get("GATEHOUSE_UPSTREAM_FORBID").unwrap_or_default(),
-            )
-            .map_err(|message| ConfigError {
-                var: "GATEHOUSE_UPSTREAM_FORBID",
-                message,
-            })?,
+            upstream_forbid,
             rate_limit_ip_per_minute: parse_number(
                 &get,
                 "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",
@@ -356,10 +366,27 @@ mod tests {
             ("GATEHOUSE_DB_MAX_CONNECTIONS", "0"),
             ("GATEHOUSE_UPSTREAM_TIMEOUT_MS", "soon"),
             ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("GATEHOUSE_UPSTREAM_FORBID", "intranet"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{value}");
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn over_https_upstream_urls_stay_off_loopback_unless_the_operator_says_otherwise() {
+        let over_http = settings(&[]).unwrap().upstream_forbid;
+        assert!(!over_http.forbid_loopback && !over_http.forbid_private);
+        let over_https = settings(&[("GATEHOUSE_PUBLIC_SCHEME", "https")]).unwrap();
+        assert!(over_https.upstream_forbid.forbid_loopback);
+        let chosen = settings(&[
+            ("GATEHOUSE_PUBLIC_SCHEME", "https"),
+            ("GATEHOUSE_UPSTREAM_FORBID", "none"),
+        ])
+        .unwrap();
+        assert!(!chosen.upstream_forbid.forbid_loopback);
+        let strict = settings(&[("GATEHOUSE_UPSTREAM_FORBID", "private,loopback")]).unwrap();
+        assert!(strict.upstream_forbid.forbid_private && strict.upstream_forbid.forbid_loopback);
     }
 }

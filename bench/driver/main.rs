@@ -15,7 +15,6 @@ mod scenarios;
 mod seed;
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -390,7 +389,7 @@ fn machine(report: &mut Report, args: &Args) {
 }
 
 async fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Env> {
-    for bin in ["gatehouse", "fake-exact"] {
+    for bin in ["gatehouse", "fake-exact", "fake-oidc"] {
         let path = args.bin_dir.join(bin);
         if !path.is_file() {
             bail!(
@@ -432,35 +431,13 @@ async fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Env> {
     );
 
     eprintln!("bench: starting the fake Exact");
-    let mut fake = procs::Child::spawn(
+    let (fake, fake_url, stdout) = procs::start_fake(
         "fake-exact",
         &args.bin_dir.join("fake-exact"),
         &["--listen", "127.0.0.1:0", "--consent", "auto"],
-        &[("RUST_LOG", "warn".into())],
         &dir.path().join("fake-exact.log"),
-        true,
-    )?;
-    let stdout = fake.take_stdout().context("fake Exact stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send((line, reader.into_inner()));
-    });
-    let (line, stdout) =
-        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
-            .await?
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "the fake Exact did not print its address; the end of its log:\n{}",
-                    fake.log_tail()
-                )
-            })?;
-    let fake_url = line.trim().to_owned();
-    if !fake_url.starts_with("http://127.0.0.1:") {
-        bail!("the fake Exact printed `{fake_url}` instead of its address");
-    }
+    )
+    .await?;
     Ok(Env {
         node_one: None,
         node_b: None,

@@ -1,4 +1,4 @@
-//! The processes the harness starts (Gatehouse nodes, the fake Exact) and what the kernel says
+//! The processes the harness starts (Gatehouse nodes, the fakes) and what the kernel says
 //! about them: CPU time (utime + stime from `/proc/<pid>/stat`) and memory (`VmRSS`, `VmHWM`).
 //!
 //! Every child is killed when its handle drops, and also when the driver itself dies: children
@@ -249,4 +249,45 @@ pub fn reset_hwm(pid: u32) -> bool {
 /// KiB (as /proc reports) to MB (10^6 bytes, as the targets are written).
 fn kib_to_mb(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1e6
+}
+
+/// A fake upstream (`fake-exact`, `fake-oidc`) started with `args`: it prints its address on
+/// the first line of stdout. Answers the child, that address, and the rest of its stdout (kept
+/// open: the fake stops when it closes).
+pub async fn start_fake(
+    name: &str,
+    program: &Path,
+    args: &[&str],
+    log: &Path,
+) -> anyhow::Result<(Child, String, std::process::ChildStdout)> {
+    use std::io::BufRead;
+    let mut fake = Child::spawn(
+        name,
+        program,
+        args,
+        &[("RUST_LOG", "warn".into())],
+        log,
+        true,
+    )?;
+    let stdout = fake.take_stdout().context("the fake's stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send((line, reader.into_inner()));
+    });
+    let received =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await?;
+    let Ok((line, stdout)) = received else {
+        return Err(anyhow!(
+            "{name} did not print its address; the end of its log:\n{}",
+            fake.log_tail()
+        ));
+    };
+    let url = line.trim().to_owned();
+    if !url.starts_with("http://127.0.0.1:") {
+        return Err(anyhow!("{name} printed `{url}` instead of its address"));
+    }
+    Ok((fake, url, stdout))
 }

@@ -91,6 +91,8 @@ pub enum OidcMode {
     DiscoveryRedirect,
     /// The key set is over a megabyte.
     HugeKeys,
+    /// Discovery claims to be another provider (`https://accounts.google.com`).
+    ForeignIssuer,
 }
 
 struct Key {
@@ -147,6 +149,8 @@ struct State {
     consent_page: bool,
     /// Whether the authorize redirect names the issuer (RFC 9207), and which.
     callback_iss: Option<String>,
+    /// Whether discovery says it always does.
+    advertise_iss: bool,
     keys: Vec<Key>,
     /// Signs tokens with `UnknownKid`; never published.
     stray: Key,
@@ -193,6 +197,7 @@ impl FakeOidc {
             mode: OidcMode::Ok,
             consent_page: false,
             callback_iss: Some(issuer.clone()),
+            advertise_iss: true,
             keys: vec![Key::generate()],
             stray: Key::generate(),
             codes: HashMap::new(),
@@ -268,6 +273,11 @@ impl FakeOidcHandle {
         self.lock().callback_iss = iss;
     }
 
+    /// Whether discovery advertises `authorization_response_iss_parameter_supported`.
+    pub fn set_advertise_iss(&self, on: bool) {
+        self.lock().advertise_iss = on;
+    }
+
     /// A new current key; the previous one stays published, as providers do during a rollover.
     pub fn rotate_keys(&self) {
         let mut state = self.lock();
@@ -319,8 +329,12 @@ async fn discovery(state: web::Data<Shared>) -> HttpResponse {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     s.discovery_hits += 1;
     let i = &s.issuer;
+    let claimed = match s.mode {
+        OidcMode::ForeignIssuer => "https://accounts.google.com".to_owned(),
+        _ => i.clone(),
+    };
     HttpResponse::Ok().json(json!({
-        "issuer": i,
+        "issuer": claimed,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "userinfo_endpoint": format!("{i}/userinfo"),
@@ -330,7 +344,7 @@ async fn discovery(state: web::Data<Shared>) -> HttpResponse {
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true,
+        "authorization_response_iss_parameter_supported": s.advertise_iss,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
     }))
 }

@@ -14,16 +14,18 @@ pub struct AddressPolicy {
 }
 
 impl AddressPolicy {
-    /// Parses `GATEHOUSE_UPSTREAM_FORBID`: a comma-separated list of `private` and `loopback`.
+    /// Parses `GATEHOUSE_UPSTREAM_FORBID`: a comma-separated list of `private` and `loopback`,
+    /// or `none`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut policy = AddressPolicy::default();
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             match word {
+                "none" => {}
                 "private" => policy.forbid_private = true,
                 "loopback" => policy.forbid_loopback = true,
                 other => {
                     return Err(format!(
-                        "unknown address class {other:?} (expected private or loopback)"
+                        "unknown address class {other:?} (expected private, loopback or none)"
                     ))
                 }
             }
@@ -33,8 +35,9 @@ impl AddressPolicy {
 
     /// Why `ip` may not be connected to, or `None` when it may.
     pub fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
+        // An IPv6 address that carries an IPv4 one reaches it: judged as that address.
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
         if always_forbidden(ip) {
@@ -48,6 +51,27 @@ impl AddressPolicy {
         }
         None
     }
+}
+
+/// The IPv4 address inside IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
+/// NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002::/16`) addresses.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        return Some(mapped);
+    }
+    if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+        return Some(last);
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        return Some(last);
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
 }
 
 fn always_forbidden(ip: IpAddr) -> bool {
@@ -67,8 +91,10 @@ fn always_forbidden(ip: IpAddr) -> bool {
             v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
-                // AWS's IPv6 metadata service
+                // the IPv6 metadata services of AWS, Google Cloud and Oracle Cloud
                 || v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || v6 == Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254)
+                || v6 == Ipv6Addr::new(0xfd00, 0xc1, 0, 0, 0, 0, 0xa9fe, 0xa9fe)
         }
     }
 }
@@ -79,7 +105,10 @@ fn is_private(ip: IpAddr) -> bool {
             let o = v4.octets();
             v4.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
         }
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+        // unique local fc00::/7, and the deprecated site-local fec0::/10
+        IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfec0
+        }
     }
 }
 
@@ -104,6 +133,11 @@ mod tests {
             "::",
             "::ffff:169.254.169.254",
             "224.0.0.1",
+            "fd20:ce::254",
+            "fd00:c1::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "::169.254.169.254",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(open.refusal(ip(bad)).is_some(), "{bad}");
         }
@@ -128,6 +162,10 @@ mod tests {
             "100.64.0.1",
             "fd12::1",
             "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "2002:0a00:0001::1",
+            "fec0::1",
             "127.0.0.1",
             "::1",
         ] {

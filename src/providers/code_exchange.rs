@@ -18,7 +18,7 @@ use oauth2::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::providers::upstream_http::{redact, Answer, UpstreamClient};
+use crate::providers::upstream_http::{redact, upstream_text, Answer, UpstreamClient};
 use crate::providers::{LoginStep, UpstreamError, UpstreamFailure, UpstreamTokens};
 
 /// A token answer: `expires_in` as a number or a string of digits, `id_token` when the
@@ -186,7 +186,21 @@ pub async fn exchange(
     }
     let result = request.request_async(&call).await;
     let raw = last_answer.lock().expect("answer slot").take();
-    let mut secrets = vec![x.client_secret.expose_secret(), x.code];
+    // The secrets as they travel too: form-encoded in the body, and Basic's base64 of
+    // `client_id:secret` (each form-encoded), in case an upstream echoes its request.
+    let encoded = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let secret_encoded = encoded(x.client_secret.expose_secret());
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{secret_encoded}", encoded(x.client_id)))
+    };
+    let mut secrets = vec![
+        x.client_secret.expose_secret(),
+        x.code,
+        &secret_encoded,
+        &basic,
+    ];
     secrets.extend(x.code_verifier);
     let who = x.upstream_name;
     match result {
@@ -197,10 +211,16 @@ pub async fn exchange(
             let answer = (!body.is_empty()).then(|| redact(&body, &secrets));
             let refused = (400..500).contains(&status);
             let description = match &err {
-                RequestTokenError::ServerResponse(e) => match e.error_description() {
-                    Some(d) => format!("{who} refused the code exchange: {} ({d})", e.error()),
-                    None => format!("{who} refused the code exchange: {}", e.error()),
-                },
+                RequestTokenError::ServerResponse(e) => {
+                    let error = upstream_text(&e.error().to_string(), &secrets);
+                    match e.error_description() {
+                        Some(d) => format!(
+                            "{who} refused the code exchange: {error} ({})",
+                            upstream_text(d, &secrets)
+                        ),
+                        None => format!("{who} refused the code exchange: {error}"),
+                    }
+                }
                 _ if refused => format!("{who} refused the code exchange with HTTP {status}"),
                 _ if status >= 500 => {
                     format!("{who} answered the code exchange with HTTP {status}")

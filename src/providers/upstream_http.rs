@@ -27,6 +27,8 @@ pub fn client(
 ) -> UpstreamClient {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve the target itself, past the guard.
+        .no_proxy()
         .connect_timeout(connect_timeout)
         .timeout(timeout)
         .dns_resolver(address_guard::resolver(policy))
@@ -242,6 +244,20 @@ const SECRET_KEYS: &[&str] = &[
     "password",
 ];
 
+/// Text an upstream chose (an `error_description`, an issuer it names) made safe for a trace,
+/// a log line and the dashboard: known secrets removed, control characters dropped, at most
+/// 256 characters.
+pub fn upstream_text(text: &str, known_secrets: &[&str]) -> String {
+    let mut clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    for secret in known_secrets.iter().filter(|s| s.len() >= 4) {
+        clean = clean.replace(secret, "[redacted]");
+    }
+    match clean.chars().count() > 256 {
+        true => clean.chars().take(256).collect::<String>() + "…",
+        false => clean,
+    }
+}
+
 /// Makes an upstream answer safe to store: secret-looking JSON values masked, every known
 /// secret string replaced, and the text truncated.
 pub fn redact(body: &[u8], known_secrets: &[&str]) -> String {
@@ -353,6 +369,13 @@ mod tests {
         assert!(out.contains("token_type"), "{out}");
         let trailing = br#"{"code":"c0de-123"} and more"#;
         assert_eq!(redact(trailing, &[]), r#"{"code":"[redacted]"} and more"#);
+    }
+
+    #[test]
+    fn upstream_text_is_cleaned_of_secrets_and_control_characters_and_cut() {
+        let text = upstream_text("bad secret s3cr3t\nFORGED log line", &["s3cr3t"]);
+        assert_eq!(text, "bad secret [redacted]FORGED log line");
+        assert!(upstream_text(&"x".repeat(1000), &[]).chars().count() <= 257);
     }
 
     #[test]

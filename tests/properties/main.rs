@@ -9,4 +9,5 @@ mod exact_answers;
 mod exact_options;
 mod params;
 mod redaction;
+mod strategy_options;
 mod urls_and_names;

@@ -7,6 +7,7 @@ mod floor;
 mod logins;
 mod management;
 mod measure;
+mod oidc;
 mod propagation;
 mod signature;
 mod targets;
@@ -136,6 +137,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
         return Ok(());
     }
     logins(args, env, report, LOGIN_ONE, vec![target.clone()]).await;
+    oidc::oidc_logins(args, env, report, &bench, &target).await?;
     floor(args, env, report).await?;
     if args.only == Some(Only::Login) {
         let users = Args::reference_users(&args.login_users);

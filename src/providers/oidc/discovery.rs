@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::options::Settings;
 use crate::domain::UpstreamUrl;
-use crate::providers::upstream_http::UpstreamClient;
+use crate::providers::upstream_http::{upstream_text, UpstreamClient};
 use crate::providers::{LoginStep, UpstreamError, UpstreamFailure};
 
 /// How long a discovery document or key set is used before it is read again.
@@ -33,6 +33,8 @@ pub(super) struct Metadata {
     pub token_endpoint_auth_methods: Vec<String>,
     /// `None` when the document does not say.
     pub code_challenge_methods: Option<Vec<String>>,
+    /// RFC 9207: the provider names itself on every authorization response.
+    pub sends_iss: bool,
 }
 
 /// One verification key of the upstream.
@@ -80,6 +82,8 @@ struct Document {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 fn failure(description: impl Into<String>) -> UpstreamError {
@@ -183,16 +187,38 @@ fn merge(settings: &Settings, document: Option<Document>) -> Result<Metadata, Up
         jwks_uri: None,
         token_endpoint_auth_methods_supported: None,
         code_challenge_methods_supported: None,
+        authorization_response_iss_parameter_supported: None,
     });
     let issuer = match (&settings.issuer, &document.issuer) {
         (Some(configured), Some(discovered))
             if configured.trim_end_matches('/') != discovered.trim_end_matches('/') =>
         {
             return Err(failure(format!(
-                "the discovery document names the issuer {discovered}, not the configured {configured}"
+                "the discovery document names the issuer {}, not the configured {}",
+                upstream_text(discovered, &[]),
+                upstream_text(configured, &[])
             )))
         }
-        (_, Some(discovered)) => discovered.clone(),
+        // Without a configured issuer, a document read from `{issuer}/.well-known/...` must
+        // name that issuer (OpenID Connect Discovery §4.3), or it could claim anyone's.
+        (None, Some(discovered)) => {
+            let prefix = settings.discovery_url.as_ref().and_then(|u| {
+                u.as_str()
+                    .strip_suffix("/.well-known/openid-configuration")
+                    .map(str::to_owned)
+            });
+            if let Some(prefix) = prefix {
+                if prefix.trim_end_matches('/') != discovered.trim_end_matches('/') {
+                    return Err(failure(format!(
+                        "the discovery document names the issuer {}, not {} where it was read",
+                        upstream_text(discovered, &[]),
+                        upstream_text(&prefix, &[])
+                    )));
+                }
+            }
+            discovered.clone()
+        }
+        (Some(_), Some(discovered)) => discovered.clone(),
         (Some(configured), None) => configured.clone(),
         (None, None) => return Err(failure("the discovery document names no issuer")),
     };
@@ -240,6 +266,9 @@ fn merge(settings: &Settings, document: Option<Document>) -> Result<Metadata, Up
             .token_endpoint_auth_methods_supported
             .unwrap_or_default(),
         code_challenge_methods: document.code_challenge_methods_supported,
+        sends_iss: document
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false),
     })
 }
 

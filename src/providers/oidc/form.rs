@@ -78,16 +78,30 @@ pub(super) fn values(options: &Value) -> FormValues {
 
 pub(super) fn options(form: &FormValues, stored: Option<&Value>) -> Value {
     let mut map = options_over(stored, KEPT_OPTIONS, form);
-    // One field takes either the discovery document's URL or the issuer.
+    // One field shows the discovery URL (or the issuer when only that is set). Unchanged, the
+    // stored location is kept as it was; changed, the new value replaces both (a discovery URL
+    // when it names a .well-known document, else an issuer).
+    let stored_text = |key: &str| stored.and_then(|s| s.get(key)).and_then(Value::as_str);
+    let shown = stored_text("discovery_url")
+        .filter(|d| !d.is_empty())
+        .or_else(|| stored_text("issuer"));
     match form.text("discovery_url") {
-        Some(url) if url.contains("/.well-known/") => {
-            map.insert("discovery_url".into(), json!(url));
+        Some(url) if shown == Some(url) => {
+            if let Some(d) = stored_text("discovery_url") {
+                map.insert("discovery_url".into(), json!(d));
+            }
         }
-        Some(issuer) => {
-            map.remove("discovery_url");
-            map.insert("issuer".into(), json!(issuer));
+        Some(url) => {
+            map.remove("issuer");
+            let key = if url.contains("/.well-known/") {
+                "discovery_url"
+            } else {
+                "issuer"
+            };
+            map.insert(key.into(), json!(url));
         }
         None => {
+            map.remove("issuer");
             map.insert("discovery_url".into(), json!(""));
         }
     }

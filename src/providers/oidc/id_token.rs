@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::discovery::{Discovered, Metadata};
-use crate::providers::upstream_http::UpstreamClient;
+use crate::providers::upstream_http::{upstream_text, UpstreamClient};
 use crate::providers::{LoginStep, UpstreamError, UpstreamFailure};
 
 /// Clock difference tolerated on `exp`, `nbf` and `iat`.
@@ -103,6 +103,7 @@ pub(super) async fn validate(
     }
     let mut validation = Validation::new(alg);
     validation.leeway = LEEWAY_SECONDS;
+    validation.validate_nbf = true;
     validation.set_issuer(&[metadata.issuer.as_str()]);
     validation.set_audience(&[client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -114,7 +115,7 @@ pub(super) async fn validate(
                 ErrorKind::ImmatureSignature => "the ID token is not valid yet (nbf)".to_owned(),
                 ErrorKind::InvalidIssuer => format!(
                     "the ID token's issuer (iss) is not the provider's issuer {}",
-                    metadata.issuer
+                    upstream_text(&metadata.issuer, &[])
                 ),
                 ErrorKind::InvalidAudience => {
                     "the ID token is not for this connection's client id (aud)".to_owned()

@@ -112,19 +112,31 @@ async fn exchange(
     callback: &Callback<'_>,
     memo: &LoginMemo,
 ) -> Result<UpstreamTokens, UpstreamError> {
-    // RFC 9207: a provider that names itself on the callback must be the one the login was
-    // sent to, or the code came from another provider (a mix-up attack) and is not sent on.
-    if let (Some(iss), Some(expected)) = (callback.iss, memo.issuer.as_deref()) {
-        if iss != expected {
-            return Err(UpstreamError::new(
-                LoginStep::Callback,
-                UpstreamFailure::BadAnswer,
-                "the callback's iss is not the issuer this login was sent to (mix-up)",
-            ));
-        }
-    }
     let s = state(&upstream);
     let metadata = s.discovered.metadata(upstream.http, &s.settings).await?;
+    let mix_up = |description: &str| {
+        UpstreamError::new(LoginStep::Callback, UpstreamFailure::BadAnswer, description)
+    };
+    // An oidc login always remembers where it was sent; a memo without it is not this login's.
+    let (Some(expected), Some(_)) = (memo.issuer.as_deref(), memo.nonce.as_deref()) else {
+        return Err(mix_up("the login's memo lacks its issuer or nonce"));
+    };
+    // RFC 9207: a provider that names itself on the callback must be the one the login was
+    // sent to, or the code came from another provider (a mix-up attack) and is not sent on;
+    // one that says it always names itself must have.
+    match callback.iss {
+        Some(iss) if iss != expected => {
+            return Err(mix_up(
+                "the callback's iss is not the issuer this login was sent to (mix-up)",
+            ))
+        }
+        None if metadata.sends_iss => {
+            return Err(mix_up(
+                "the callback has no iss, though the provider says it always sends one (mix-up)",
+            ))
+        }
+        _ => {}
+    }
     // The configured method, else what discovery advertises; the spec's default is Basic.
     let auth = s.settings.auth.unwrap_or_else(|| {
         let advertised = &metadata.token_endpoint_auth_methods;

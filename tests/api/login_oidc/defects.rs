@@ -67,9 +67,23 @@ async fn a_callback_naming_another_issuer_is_a_mix_up_and_the_code_goes_nowhere(
         s.idp.token_requests().is_empty(),
         "the code was not sent to the token endpoint"
     );
-    // Providers that do not send iss are fine.
+    // A provider that says it always names itself and does not: refused too.
     s.idp.set_callback_iss(None);
-    assert!(login_through(&s.app, &s.tenant, &s.web, "idp")
+    assert_eq!(
+        login_through(&s.app, &s.tenant, &s.web, "idp").await["error"],
+        "server_error"
+    );
+    assert!(last_failure(&s.app).await["description"]
+        .as_str()
+        .unwrap()
+        .contains("no iss"));
+    assert!(s.idp.token_requests().is_empty());
+
+    // Providers that neither send iss nor say they do are fine.
+    let quiet = oidc_setup().await;
+    quiet.idp.set_advertise_iss(false);
+    quiet.idp.set_callback_iss(None);
+    assert!(login_through(&quiet.app, &quiet.tenant, &quiet.web, "idp")
         .await
         .contains_key("code"));
 }
@@ -118,6 +132,24 @@ async fn redirects_are_not_followed_and_oversized_answers_are_not_read() {
         "{trace}"
     );
     assert_eq!(users(&s.app).await, 0);
+}
+
+#[tokio::test]
+async fn a_discovery_document_must_name_the_issuer_it_was_read_from() {
+    let s = oidc_setup().await;
+    s.idp.set_mode(OidcMode::ForeignIssuer);
+    let res = start(&s.app, &s.tenant, &s.web, "idp").await;
+    let (_, params) = location_params(&res);
+    assert_eq!(params["error"], "server_error");
+    let trace = last_failure(&s.app).await;
+    assert_eq!(trace["failed_step"], "discovery");
+    assert!(
+        trace["description"]
+            .as_str()
+            .unwrap()
+            .contains("where it was read"),
+        "{trace}"
+    );
 }
 
 #[tokio::test]
