@@ -212,7 +212,7 @@ pub async fn exchange(
             let refused = (400..500).contains(&status);
             let description = match &err {
                 RequestTokenError::ServerResponse(e) => {
-                    let error = upstream_text(&e.error().to_string(), &secrets);
+                    let error = upstream_text(e.error().as_ref(), &secrets);
                     match e.error_description() {
                         Some(d) => format!(
                             "{who} refused the code exchange: {error} ({})",
