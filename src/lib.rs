@@ -1,5 +1,5 @@
-//! Gatehouse: a self-hosted, multi-tenant control plane for login connections (Exact Online
-//! first), with an admin dashboard, an Auth0-shaped management API and per-tenant OIDC login
+//! Gatehouse: a self-hosted, multi-tenant control plane for login connections (Exact Online,
+//! OpenID Connect and OAuth2 upstreams), with an admin dashboard, an Auth0-shaped management API and per-tenant OIDC login
 //! endpoints. `ARCHITECTURE.md` is the map.
 
 pub mod cache;

@@ -121,7 +121,7 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
     if has_scope(scope, "email") {
         if let Some(email) = &user.email {
             claims.insert("email".into(), json!(email));
-            // Exact does not say whether an address is verified; never claim it is.
+            // True only when the upstream said so (Exact never does).
             claims.insert("email_verified".into(), json!(user.email_verified));
         }
     }

@@ -229,3 +229,48 @@ async fn upstream_urls_at_metadata_or_forbidden_addresses_are_never_connected_to
         "nothing reached the forbidden address"
     );
 }
+
+#[tokio::test]
+async fn the_health_of_an_oidc_connection_names_the_failing_step_and_hints_at_the_fix() {
+    let s = oidc_setup().await;
+    login_through(&s.app, &s.tenant, &s.web, "idp").await;
+    s.idp.set_defect(IdTokenDefect::WrongAudience);
+    login_through(&s.app, &s.tenant, &s.web, "idp").await;
+    let id: String = sqlx::query_scalar("SELECT connection_id FROM connections WHERE name = 'idp'")
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    let token = s
+        .app
+        .management_token(&s.tenant, &["read:connections"])
+        .await;
+    let status: serde_json::Value = s
+        .app
+        .http
+        .get(
+            s.app
+                .tenant_url(&s.tenant, &format!("/api/v2/connections/{id}/status")),
+        )
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let health = &status["health"];
+    assert_eq!(status["strategy"], "oidc");
+    assert_eq!(
+        (
+            health["last_hour"]["succeeded"].as_i64(),
+            health["last_hour"]["failed"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(health["last_failure"]["step"], "id_token_validation");
+    let hints = health["hints"].to_string();
+    assert!(
+        hints.contains("ID token was refused") && hints.contains("aud"),
+        "{hints}"
+    );
+}
