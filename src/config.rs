@@ -75,6 +75,10 @@ pub struct Settings {
     /// comma-separated, or `none` (default: `loopback` when `GATEHOUSE_PUBLIC_SCHEME=https`,
     /// else none).
     pub upstream_forbid: AddressPolicy,
+    /// `GATEHOUSE_CACHE_STALE_SECONDS`: how long after its change listener is lost (a
+    /// failover) a node still answers from its last known configuration (default 30, 0 =
+    /// never); changes made on other nodes meanwhile are seen after at most this long.
+    pub cache_stale_for: Duration,
     /// `GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE`: requests per minute one IP may make to each of
     /// /authorize, /login/callback, /oauth/token and the management API (default 1200; 0 = off).
     pub rate_limit_ip_per_minute: u32,
@@ -206,6 +210,13 @@ impl Settings {
                 60_000,
             )?),
             upstream_forbid,
+            cache_stale_for: Duration::from_secs(parse_number(
+                &get,
+                "GATEHOUSE_CACHE_STALE_SECONDS",
+                30,
+                0,
+                3_600,
+            )?),
             rate_limit_ip_per_minute: parse_number(
                 &get,
                 "GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE",

@@ -34,6 +34,7 @@ pub struct Metrics {
     cache_hits: IntCounter,
     cache_misses: IntCounter,
     cache_invalidations: IntCounter,
+    cache_stale_hits: IntCounter,
     events_dropped: IntCounter,
 }
 
@@ -132,6 +133,14 @@ impl Metrics {
                 IntCounter::new(
                     "cache_invalidations_total",
                     "Configuration cache invalidations",
+                )
+                .expect("valid metric"),
+            ),
+            cache_stale_hits: register(
+                &registry,
+                IntCounter::new(
+                    "cache_stale_hits_total",
+                    "Reads answered from the last known configuration while the change listener was lost",
                 )
                 .expect("valid metric"),
             ),
@@ -234,6 +243,10 @@ impl Metrics {
         catch_up(
             &self.cache_invalidations,
             stats.invalidations.load(Ordering::Relaxed),
+        );
+        catch_up(
+            &self.cache_stale_hits,
+            stats.stale_hits.load(Ordering::Relaxed),
         );
         catch_up(&self.events_dropped, events_dropped);
         let mut out = Vec::new();

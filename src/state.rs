@@ -36,6 +36,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool, sealer: Sealer) -> Arc<Self> {
         let upstream = upstream_client(&settings);
+        let stale_for = settings.cache_stale_for;
         let limits = crate::rate_limit::RateLimits::new(&settings);
         let metrics = crate::metrics::Metrics::new(settings.metrics_enabled);
         let pools = Pools::default();
@@ -46,7 +47,7 @@ impl AppState {
             pool,
             sealer: Arc::new(sealer),
             upstream,
-            cache: Arc::new(ConfigCache::new(CACHE_ENTRIES)),
+            cache: Arc::new(ConfigCache::new(CACHE_ENTRIES, stale_for)),
             metrics: Arc::new(metrics),
             limits: Arc::new(limits),
             deferred_events: Default::default(),

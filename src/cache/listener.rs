@@ -1,7 +1,8 @@
 //! Keeps a node's cache honest: listens on `gatehouse_config` (filled by database triggers on
 //! every configuration change) and bumps the changed tenant's generation. When the listening
-//! connection is lost, the cache is suspended (every read goes to the database) until a new
-//! connection listens again, and then everything cached before is dropped.
+//! connection is lost, the cache is suspended (the last known copy answers for a bounded time,
+//! then every read goes to the database) until a new connection listens again, within a
+//! second of the database being back, and then everything cached before is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +22,10 @@ pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) -> tokio::task::JoinHa
             match listen(&pool, &cache).await {
                 Ok(()) => backoff = Duration::from_millis(100),
                 Err(e) => {
-                    tracing::warn!(error = %e, "configuration listener failed; serving without cache until it reconnects");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tracing::warn!(error = %e, "configuration listener failed; reading the database until it reconnects");
+                    // Capped at a second: after a failover the cache is back soon after the
+                    // database is.
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
             cache.suspend();

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 use sqlx::PgPool;
@@ -58,6 +59,8 @@ pub struct CacheStats {
     pub hits: AtomicU64,
     pub misses: AtomicU64,
     pub invalidations: AtomicU64,
+    /// Reads answered from the last known copy while the listener was lost.
+    pub stale_hits: AtomicU64,
 }
 
 type Keyed<K, V> = Cache<K, Tagged<V>>;
@@ -80,6 +83,11 @@ pub struct ConfigCache {
     /// Bumped when everything is dropped (listener reconnected), part of every tag.
     epoch: AtomicU64,
     live: AtomicBool,
+    /// When the listener was lost (`suspend`), while it is.
+    suspended_at: RwLock<Option<Instant>>,
+    /// How long after that the last known entries may still answer when the database does
+    /// not (`GATEHOUSE_CACHE_STALE_SECONDS`).
+    stale_for: Duration,
     pub stats: CacheStats,
 }
 
@@ -87,7 +95,7 @@ pub struct ConfigCache {
 const HOSTS: Uuid = Uuid::nil();
 
 impl ConfigCache {
-    pub fn new(capacity: u64) -> Self {
+    pub fn new(capacity: u64, stale_for: Duration) -> Self {
         ConfigCache {
             hosts: Cache::new(capacity),
             clients: Cache::new(capacity),
@@ -102,6 +110,8 @@ impl ConfigCache {
             generations: RwLock::default(),
             epoch: AtomicU64::new(1),
             live: AtomicBool::new(false),
+            suspended_at: RwLock::new(None),
+            stale_for,
             stats: CacheStats::default(),
         }
     }
@@ -143,17 +153,29 @@ impl ConfigCache {
         self.drop_all();
     }
 
-    /// Drops everything and stops serving from memory until `resume` (listener lost).
+    /// Stops serving from memory until `resume` (listener lost). What was cached stays, as the
+    /// last known copy, and answers for `stale_for` after the listener was lost (a failover);
+    /// past that every read goes to the database.
     pub fn suspend(&self) {
         self.live.store(false, Ordering::Release);
-        self.drop_all();
+        let mut at = self.suspended_at.write().expect("suspension lock");
+        at.get_or_insert_with(Instant::now);
     }
 
     /// Starts serving from memory again, after dropping whatever was cached before: changes
     /// made while the listener was away were not heard of.
     pub fn resume(&self) {
         self.drop_all();
+        *self.suspended_at.write().expect("suspension lock") = None;
         self.live.store(true, Ordering::Release);
+    }
+
+    /// Whether the last known copies may still answer while the listener is lost.
+    fn stale_allowed(&self) -> bool {
+        self.suspended_at
+            .read()
+            .expect("suspension lock")
+            .is_some_and(|at| at.elapsed() < self.stale_for)
     }
 
     fn drop_all(&self) {
@@ -217,10 +239,20 @@ impl ConfigCache {
     {
         let live = self.is_live();
         let tag = self.tag(scope);
-        if live {
+        // While the listener is lost (a failover), the copy known from before answers for a
+        // bounded time: nothing this node could read now would be fresher for long, and the
+        // database may not answer at all. Changes made through this node bump the tag, so it
+        // never answers with what it was itself told to change.
+        let stale = !live && self.stale_allowed();
+        if live || stale {
             if let Some(entry) = cache.get(&key) {
                 if entry.tag == tag {
-                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    let counter = if live {
+                        &self.stats.hits
+                    } else {
+                        &self.stats.stale_hits
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
                     return Ok(entry.value);
                 }
             }

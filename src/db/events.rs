@@ -123,6 +123,64 @@ pub async fn record(
     Ok(event_id)
 }
 
+/// Writes `events` (tenant, event, when it happened) in one statement: the deferred writer's
+/// batches, which keep each event's own time however late they are written.
+pub async fn record_batch(
+    db: impl PgExecutor<'_>,
+    events: &[(Uuid, &NewEvent, DateTime<Utc>)],
+) -> Result<(), sqlx::Error> {
+    let mut tenant_ids = Vec::with_capacity(events.len());
+    let mut event_ids = Vec::with_capacity(events.len());
+    let mut types = Vec::with_capacity(events.len());
+    let mut trace_ids: Vec<Option<Uuid>> = Vec::with_capacity(events.len());
+    let mut client_ids: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut connections: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut user_ids: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut actors: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut descriptions = Vec::with_capacity(events.len());
+    let mut details = Vec::with_capacity(events.len());
+    let mut ips: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut user_agents: Vec<Option<String>> = Vec::with_capacity(events.len());
+    let mut ats = Vec::with_capacity(events.len());
+    for (tenant_id, e, at) in events {
+        tenant_ids.push(*tenant_id);
+        event_ids.push(Uuid::new_v4());
+        types.push(e.event_type.to_owned());
+        trace_ids.push(e.trace_id);
+        client_ids.push(e.client_id.clone());
+        connections.push(e.connection.clone());
+        user_ids.push(e.user_id.clone());
+        actors.push(e.actor.clone());
+        descriptions.push(e.description.clone());
+        details.push(e.stored_details());
+        ips.push(e.requester.ip.clone());
+        user_agents.push(e.requester.user_agent.clone());
+        ats.push(*at);
+    }
+    sqlx::query!(
+        "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor,
+            description, details, ip, user_agent, at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::timestamptz[])",
+        &tenant_ids,
+        &event_ids,
+        &types,
+        &trace_ids as &[Option<Uuid>],
+        &client_ids as &[Option<String>],
+        &connections as &[Option<String>],
+        &user_ids as &[Option<String>],
+        &actors as &[Option<String>],
+        &descriptions,
+        &details,
+        &ips as &[Option<String>],
+        &user_agents as &[Option<String>],
+        &ats,
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// Filters of an event listing; all optional.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {

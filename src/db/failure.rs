@@ -31,6 +31,12 @@ pub fn classify(err: &anyhow::Error) -> Failure {
     }
 }
 
+/// Whether a database error means the database is away (worth waiting for), without logging:
+/// for work that waits it out itself (the deferred event writer).
+pub fn is_unavailable_now(err: &sqlx::Error) -> bool {
+    is_unavailable(err)
+}
+
 /// True for input PostgreSQL refuses to store or compare (a NUL byte in text, an invalid
 /// encoding): the caller's fault, answered with 400.
 fn is_unstorable_input(err: &sqlx::Error) -> bool {

@@ -54,12 +54,12 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .await
 }
 
-/// Answers once the database does: the readiness check.
-pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT 1 AS "one!""#)
+/// Whether the server is a standby in recovery (read-only: a demoted primary, or a replica the
+/// node was pointed at), which cannot take the writes every login makes.
+pub async fn in_recovery(db: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_is_in_recovery() AS "in_recovery!""#)
         .fetch_one(db)
         .await
-        .map(|_| ())
 }
 
 /// Applies the migrations, then makes the stored events' commit order this cluster's (see

@@ -1,4 +1,7 @@
-//! `/healthz` (the process is alive) and `/readyz` (it can reach its database).
+//! `/healthz` (the process is alive: what a load balancer should check, as it stays 200 on
+//! every node through a database failover) and `/readyz` (this node can serve now: its
+//! database answers and is the writable primary, not a standby in recovery; for deploys and
+//! monitoring, as it fails on every node at once while the database fails over).
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -22,19 +25,26 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match db::ping(&state.pool).await {
-        Ok(_) => HttpResponse::Ok().json(Probe {
+    let unavailable = |reason| {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(Probe {
+                status: "unavailable",
+                reason: Some(reason),
+            })
+    };
+    match db::in_recovery(&state.pool).await {
+        Ok(false) => HttpResponse::Ok().json(Probe {
             status: "ready",
             reason: None,
         }),
+        Ok(true) => {
+            tracing::warn!("readiness check: the database is a read-only standby");
+            unavailable("database is a read-only standby (in recovery)")
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "5"))
-                .json(Probe {
-                    status: "unavailable",
-                    reason: Some("database unreachable"),
-                })
+            unavailable("database unreachable")
         }
     }
 }

@@ -13,3 +13,5 @@ mod callback_logs;
 mod exact_outage;
 mod node_failover;
 mod postgres_outage;
+mod readiness;
+mod stale_config;

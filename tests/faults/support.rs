@@ -3,11 +3,13 @@
 //! checks of what must hold in the database whatever happened.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fake_exact::{FakeApp, FakeExactHandle};
 use gatehouse::crypto::random::token_hash;
+use gatehouse::embedded_pg::EmbeddedPostgres;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -364,4 +366,43 @@ pub async fn refresh_families(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+/// A data directory the PostgreSQL server can reach even when the tests run as root.
+pub fn pg_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("gatehouse-faults-")
+        .tempdir()
+        .expect("temp dir");
+    helpers::open_to_postgres(dir.path());
+    dir
+}
+
+const PG_SETTINGS: &[(&str, &str)] = &[("fsync", "off"), ("max_connections", "100")];
+
+pub async fn start_pg(dir: &Path, port: Option<u16>) -> EmbeddedPostgres {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || match port {
+        Some(port) => EmbeddedPostgres::start_on_port(&dir, PG_SETTINGS, port),
+        None => EmbeddedPostgres::start(&dir, PG_SETTINGS),
+    })
+    .await
+    .unwrap()
+    .expect("start PostgreSQL")
+}
+
+/// A private PostgreSQL in `dir` with the `gatehouse` database migrated; its URL.
+pub async fn migrated_pg(dir: &Path) -> (EmbeddedPostgres, String) {
+    let pg = start_pg(dir, None).await;
+    eventually(Duration::from_secs(10), "a database", || async {
+        pg.ensure_database("gatehouse").await.is_ok()
+    })
+    .await;
+    let url = secrecy::ExposeSecret::expose_secret(&pg.url("gatehouse")).to_owned();
+    let setup = gatehouse::db::connect(&secrecy::SecretString::from(url.clone()), 2)
+        .await
+        .unwrap();
+    gatehouse::db::migrate(&setup).await.unwrap();
+    setup.close().await;
+    (pg, url)
 }

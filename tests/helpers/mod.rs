@@ -82,7 +82,7 @@ pub fn sealer_for(master_key: &str) -> Sealer {
     )
 }
 
-async fn spawn_app_configured(
+pub async fn spawn_app_configured(
     database_url: String,
     master_key: String,
     extra: &[(&str, &str)],

@@ -97,8 +97,11 @@ impl LoginTrace {
             ..Default::default()
         };
         tracing::info!(trace_id = %self.trace_id, step = step.as_str(), "login failed: {description}");
+        // Written now when the database answers; otherwise (a failover) queued, to be written
+        // when it does, with the time it happened.
         if let Err(e) = db::events::record(cx.pool, tenant.id(), &event).await {
-            tracing::warn!(error = %e, trace_id = %self.trace_id, "could not record a failed login");
+            tracing::warn!(error = %e, trace_id = %self.trace_id, "a failed login's event waits for the database");
+            cx.deferred_events.record(cx.pool, tenant.id(), event);
         }
     }
 
