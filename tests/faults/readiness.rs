@@ -49,7 +49,7 @@ async fn standby_of(primary: &EmbeddedPostgres, dir: &std::path::Path) -> Embedd
     let output = cmd
         .args(["-h", "127.0.0.1", "-p", &port, "-U", url.username(), "-D"])
         .arg(&cluster)
-        .args(["-R", "-X", "stream", "--no-sync"])
+        .args(["-R", "-X", "stream", "--no-sync", "--checkpoint=fast"])
         .env("PGPASSWORD", &password)
         .output()
         .expect("run pg_basebackup");
