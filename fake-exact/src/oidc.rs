@@ -161,6 +161,8 @@ struct State {
     jwks_hits: usize,
     token_requests: Vec<(Option<String>, HashMap<String, String>)>,
     authorize_requests: Vec<HashMap<String, String>>,
+    /// The headers of each token and userinfo request, lowercased names.
+    request_headers: Vec<(String, HashMap<String, String>)>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -207,6 +209,7 @@ impl FakeOidc {
             jwks_hits: 0,
             token_requests: Vec::new(),
             authorize_requests: Vec::new(),
+            request_headers: Vec::new(),
         }));
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -302,6 +305,11 @@ impl FakeOidcHandle {
         self.lock().authorize_requests.clone()
     }
 
+    /// Each token and userinfo request's path and headers.
+    pub fn request_headers(&self) -> Vec<(String, HashMap<String, String>)> {
+        self.lock().request_headers.clone()
+    }
+
     pub async fn stop(self) {
         self.server.stop(false).await;
         let _ = self.task.await;
@@ -367,6 +375,15 @@ async fn jwks(state: web::Data<Shared>) -> HttpResponse {
         json!({"kty": "oct", "kid": "shared", "k": URL_SAFE_NO_PAD.encode(b"not-a-signing-key")}),
     );
     HttpResponse::Ok().json(json!({ "keys": all }))
+}
+
+fn headers_of(req: &HttpRequest) -> (String, HashMap<String, String>) {
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    (req.path().to_owned(), headers)
 }
 
 fn query(req: &HttpRequest) -> HashMap<String, String> {
@@ -586,6 +603,7 @@ async fn token_endpoint(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     s.token_requests.push((authorization, form.clone()));
+    s.request_headers.push(headers_of(&req));
     if mode == OidcMode::GarbageToken {
         return HttpResponse::Ok()
             .content_type("application/json")
@@ -639,7 +657,8 @@ async fn token_endpoint(
 
 async fn userinfo(req: HttpRequest, state: web::Data<Shared>) -> HttpResponse {
     pause(&state).await;
-    let s = state.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    s.request_headers.push(headers_of(&req));
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
