@@ -2,6 +2,7 @@
 //! unknown fields), and the error names the field, as `options.<path>`, with a sentence an
 //! operator can act on.
 
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -137,6 +138,27 @@ pub fn upstream_params(params: Option<&Value>) -> Result<Vec<(String, String)>, 
         out.push((name.clone(), value.to_owned()));
     }
     Ok(out)
+}
+
+/// The write-only client secret taken out of the options (`Option::take`), validated; required
+/// unless the stored connection has one to keep.
+pub fn take_secret(
+    secret: &mut Option<String>,
+    has_stored_secret: bool,
+) -> Result<Option<SecretString>, FieldError> {
+    let taken = text("client_secret", secret.take().as_deref(), 1024)?;
+    if taken.is_none() && !has_stored_secret {
+        return Err(FieldError::new(
+            "options.client_secret",
+            "is required (the client secret the provider gave the app)",
+        ));
+    }
+    Ok(taken.map(SecretString::from))
+}
+
+/// The public options to store: the typed options as JSON, the secret already taken out.
+pub fn public<T: serde::Serialize>(typed: &T) -> Value {
+    serde_json::to_value(typed).unwrap_or_else(|_| Value::Object(Default::default()))
 }
 
 /// `set_user_root_attributes`, which every strategy has.

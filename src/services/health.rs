@@ -35,6 +35,9 @@ pub struct LastFailure {
     pub description: String,
     pub upstream_status: Option<i64>,
     pub upstream_answer: Option<String>,
+    /// The upstream's address was one the operator forbids (not part of the API's answer).
+    #[serde(skip)]
+    pub forbidden: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -100,6 +103,8 @@ pub async fn connection_health(
                 .pointer("/upstream/answer")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            forbidden: details.pointer("/upstream/failure").and_then(Value::as_str)
+                == Some("forbidden"),
         },
     );
     let last_day = window(day_ok, day_failed, day_abandoned);
@@ -143,7 +148,7 @@ fn hints(
     if facts.last_step == Some("user_blocked") {
         hints.push("The last failure was a blocked user being turned away (Users in this tenant); the connection itself works.".to_owned());
     }
-    if facts.last_description.contains("is not allowed:") {
+    if last.is_some_and(|l| l.forbidden) {
         hints.push(format!(
             "{}. Upstream URLs may not point at link-local or metadata addresses (nor at private or loopback ones when GATEHOUSE_UPSTREAM_FORBID says so).",
             facts.last_description

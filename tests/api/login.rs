@@ -103,18 +103,7 @@ pub async fn redeem(s: &LoginSetup, form: &[(&str, &str)]) -> reqwest::Response 
 }
 
 async fn jwks_key(s: &LoginSetup, token: &str) -> DecodingKey {
-    let jwks: jsonwebtoken::jwk::JwkSet = s
-        .app
-        .http
-        .get(s.app.tenant_url(&s.tenant, "/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kid = decode_header(token).unwrap().kid.unwrap();
-    DecodingKey::from_jwk(jwks.find(&kid).expect("kid in JWKS")).unwrap()
+    s.app.signing_key_of(&s.tenant, token).await
 }
 
 #[tokio::test]

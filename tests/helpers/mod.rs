@@ -174,6 +174,25 @@ impl TestApp {
         format!("http://{}{path}", self.base_domain)
     }
 
+    /// The tenant's published key that signed `token`, from its JWKS as any client reads it.
+    pub async fn signing_key_of(
+        &self,
+        tenant: &TestTenant,
+        token: &str,
+    ) -> jsonwebtoken::DecodingKey {
+        let jwks: jsonwebtoken::jwk::JwkSet = self
+            .http
+            .get(self.tenant_url(tenant, "/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).expect("kid in JWKS")).unwrap()
+    }
+
     pub fn tenant_url(&self, tenant: &TestTenant, path: &str) -> String {
         format!("http://{}{path}", tenant.host)
     }

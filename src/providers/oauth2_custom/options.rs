@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::domain::{FieldError, UpstreamUrl};
 use crate::providers::code_exchange::ClientAuth;
@@ -266,21 +265,14 @@ pub(super) fn validate(o: &OAuth2Options) -> Result<Settings, FieldError> {
 pub(super) fn parse(options: &Value, has_stored_secret: bool) -> Result<ParsedOptions, FieldError> {
     let mut typed: OAuth2Options = typed_options::parse("oauth2", options)?;
     let settings = validate(&typed)?;
-    let client_secret = text("client_secret", typed.client_secret.as_deref(), 1024)?;
-    if client_secret.is_none() && !has_stored_secret {
-        return Err(FieldError::new(
-            "options.client_secret",
-            "is required (the client secret the provider gave the app)",
-        ));
-    }
-    typed.client_secret = None;
+    let client_secret = typed_options::take_secret(&mut typed.client_secret, has_stored_secret)?;
     typed.profile_map = Some(settings.profile_map.into_iter().collect());
     typed
         .set_user_root_attributes
         .get_or_insert_with(|| "on_each_login".into());
     Ok(ParsedOptions {
-        public: serde_json::to_value(&typed).unwrap_or_else(|_| json!({})),
-        client_secret: client_secret.map(SecretString::from),
+        public: typed_options::public(&typed),
+        client_secret,
     })
 }
 
@@ -290,6 +282,8 @@ pub(super) fn settings(options: &Value) -> Result<Settings, FieldError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn with(extra: Value) -> Result<ParsedOptions, FieldError> {

@@ -2,9 +2,8 @@
 //! upstream is (`discovery_url` or `issuer`, or every endpoint given), the client, the scopes,
 //! PKCE, how claims map onto the user, and extra authorize parameters.
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::domain::{FieldError, UpstreamUrl};
 use crate::providers::code_exchange::ClientAuth;
@@ -323,22 +322,14 @@ pub(super) fn validate(options: &OidcOptions) -> Result<Settings, FieldError> {
 pub(super) fn parse(options: &Value, has_stored_secret: bool) -> Result<ParsedOptions, FieldError> {
     let mut typed: OidcOptions = typed_options::parse("oidc", options)?;
     validate(&typed)?;
-    let client_secret = text("client_secret", typed.client_secret.as_deref(), 1024)?;
-    if client_secret.is_none() && !has_stored_secret {
-        return Err(FieldError::new(
-            "options.client_secret",
-            "is required (the client secret your identity provider gave the app)",
-        ));
-    }
-    typed.client_secret = None;
+    let client_secret = typed_options::take_secret(&mut typed.client_secret, has_stored_secret)?;
     typed.channel.get_or_insert_with(|| "back_channel".into());
     typed
         .set_user_root_attributes
         .get_or_insert_with(|| "on_each_login".into());
-    let public = serde_json::to_value(&typed).unwrap_or_else(|_| json!({}));
     Ok(ParsedOptions {
-        public,
-        client_secret: client_secret.map(SecretString::from),
+        public: typed_options::public(&typed),
+        client_secret,
     })
 }
 
@@ -349,6 +340,8 @@ pub(super) fn settings(options: &Value) -> Result<Settings, FieldError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn ok(extra: Value) -> Result<ParsedOptions, FieldError> {

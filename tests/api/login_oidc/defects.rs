@@ -92,11 +92,9 @@ async fn a_callback_naming_another_issuer_is_a_mix_up_and_the_code_goes_nowhere(
 async fn a_provider_that_is_down_slow_or_garbled_ends_the_login_with_an_error_and_a_trace() {
     let s = oidc_setup().await;
     s.idp.set_mode(OidcMode::DiscoveryDown);
-    let res = start(&s.app, &s.tenant, &s.web, "idp").await;
-    let (location, params) = location_params(&res);
-    assert!(location.starts_with(&s.web.callback));
+    let (params, trace) = refused_at_authorize(&s.app, &s.tenant, &s.web, "idp").await;
     assert_eq!(params["error"], "server_error");
-    assert_eq!(last_failure(&s.app).await["failed_step"], "discovery");
+    assert_eq!(trace["failed_step"], "discovery");
 
     s.idp.set_mode(OidcMode::GarbageToken);
     let params = login_through(&s.app, &s.tenant, &s.web, "idp").await;
@@ -112,10 +110,8 @@ async fn a_provider_that_is_down_slow_or_garbled_ends_the_login_with_an_error_an
 async fn redirects_are_not_followed_and_oversized_answers_are_not_read() {
     let s = oidc_setup().await;
     s.idp.set_mode(OidcMode::DiscoveryRedirect);
-    let upstream = start(&s.app, &s.tenant, &s.web, "idp").await;
-    let (_, params) = location_params(&upstream);
+    let (params, trace) = refused_at_authorize(&s.app, &s.tenant, &s.web, "idp").await;
     assert_eq!(params["error"], "server_error");
-    let trace = last_failure(&s.app).await;
     assert_eq!(trace["failed_step"], "discovery");
     assert_eq!(
         trace["upstream"]["status"], 302,
@@ -138,10 +134,8 @@ async fn redirects_are_not_followed_and_oversized_answers_are_not_read() {
 async fn a_discovery_document_must_name_the_issuer_it_was_read_from() {
     let s = oidc_setup().await;
     s.idp.set_mode(OidcMode::ForeignIssuer);
-    let res = start(&s.app, &s.tenant, &s.web, "idp").await;
-    let (_, params) = location_params(&res);
+    let (params, trace) = refused_at_authorize(&s.app, &s.tenant, &s.web, "idp").await;
     assert_eq!(params["error"], "server_error");
-    let trace = last_failure(&s.app).await;
     assert_eq!(trace["failed_step"], "discovery");
     assert!(
         trace["description"]
@@ -172,8 +166,7 @@ async fn a_slow_provider_is_cut_off_by_the_upstream_timeout() {
     )
     .await;
     idp.set_mode(OidcMode::Slow(Duration::from_millis(1500)));
-    let res = start(&app, &tenant, &web, "idp").await;
-    let (_, params) = location_params(&res);
+    let (params, _) = refused_at_authorize(&app, &tenant, &web, "idp").await;
     assert_eq!(params["error"], "temporarily_unavailable");
 }
 
@@ -210,10 +203,8 @@ async fn upstream_urls_at_metadata_or_forbidden_addresses_are_never_connected_to
     )
     .await;
     for connection in ["metadata", "named"] {
-        let res = start(&app, &tenant, &web, connection).await;
-        let (_, params) = location_params(&res);
+        let (params, trace) = refused_at_authorize(&app, &tenant, &web, connection).await;
         assert_eq!(params["error"], "server_error", "{connection}");
-        let trace = last_failure(&app).await;
         assert_eq!(trace["failed_step"], "discovery", "{connection}");
         assert!(
             trace["description"]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use fake_exact::oidc::OidcUser;
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{decode, Algorithm, Validation};
 use serde_json::{json, Value};
 
 use super::*;
@@ -21,18 +21,7 @@ async fn an_oidc_login_gives_verifiable_tokens_userinfo_and_refresh() {
 
     // Our ID token, checked with jsonwebtoken against the tenant's published keys.
     let id_token = body["id_token"].as_str().unwrap();
-    let jwks: jsonwebtoken::jwk::JwkSet = s
-        .app
-        .http
-        .get(s.app.tenant_url(&s.tenant, "/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kid = decode_header(id_token).unwrap().kid.unwrap();
-    let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
+    let key = s.app.signing_key_of(&s.tenant, id_token).await;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[&s.web.client_id]);
     validation.set_issuer(&[&s.tenant.issuer]);

@@ -102,6 +102,20 @@ pub async fn start(
         .unwrap()
 }
 
+/// `/authorize` for `connection` when it cannot reach the upstream: the parameters the
+/// application is sent back with, and the trace of the failed login.
+pub async fn refused_at_authorize(
+    app: &TestApp,
+    tenant: &TestTenant,
+    web: &TestClient,
+    connection: &str,
+) -> (std::collections::HashMap<String, String>, Value) {
+    let res = start(app, tenant, web, connection).await;
+    let (location, params) = location_params(&res);
+    assert!(location.starts_with(&web.callback), "{location}");
+    (params, last_failure(app).await)
+}
+
 /// `/authorize` for `connection`; the redirect to the upstream.
 pub async fn authorize(
     app: &TestApp,

@@ -66,6 +66,47 @@ async fn an_oauth2_login_reads_the_profile_by_pointers() {
         form["client_secret"], "social-secret",
         "client_secret_post by default"
     );
+    // customHeaders go with the token and the profile requests.
+    let sent = idp.request_headers();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|(_, h)| h.get("x-tenant").map(String::as_str) == Some("acme")),
+        "{sent:?}"
+    );
+
+    // What the application gets is the usual: an ID token an independent library verifies,
+    // /userinfo, and a refresh token.
+    let id_token = body["id_token"].as_str().unwrap();
+    let key = app.signing_key_of(&tenant, id_token).await;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[&web.client_id]);
+    validation.set_issuer(&[&tenant.issuer]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(id_token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], format!("oauth2|social|{}", ada.sub));
+    let info = app
+        .http
+        .get(app.tenant_url(&tenant, "/userinfo"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
+    let refreshed = app
+        .http
+        .post(app.tenant_url(&tenant, "/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ("client_id", web.client_id.as_str()),
+            ("client_secret", web.client_secret.as_deref().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
 }
 
 #[tokio::test]
