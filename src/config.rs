@@ -79,6 +79,11 @@ pub struct Settings {
     /// failover) a node still answers from its last known configuration (default 30, 0 =
     /// never); changes made on other nodes meanwhile are seen after at most this long.
     pub cache_stale_for: Duration,
+    /// `GATEHOUSE_DB_RETRY_SECONDS`: how long a request waits out the database being away (a
+    /// Patroni failover takes a few seconds) before it is answered 503 (default 10, 0 = never
+    /// waits). Only work that is safe to repeat waits (see `db::retry`); the pool waits this
+    /// long for a connection too.
+    pub db_retry_budget: Duration,
     /// `GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE`: requests per minute one IP may make to each of
     /// /authorize, /login/callback, /oauth/token and the management API (default 1200; 0 = off).
     pub rate_limit_ip_per_minute: u32,
@@ -216,6 +221,13 @@ impl Settings {
                 30,
                 0,
                 3_600,
+            )?),
+            db_retry_budget: Duration::from_secs(parse_number(
+                &get,
+                "GATEHOUSE_DB_RETRY_SECONDS",
+                10,
+                0,
+                120,
             )?),
             rate_limit_ip_per_minute: parse_number(
                 &get,

@@ -2,6 +2,7 @@
 //! HTTP worker the database pool and the upstream HTTP client.
 
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use sqlx::PgPool;
 
@@ -36,7 +37,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool, sealer: Sealer) -> Arc<Self> {
         let upstream = upstream_client(&settings);
-        let stale_for = settings.cache_stale_for;
+        let (stale_for, patience) = (settings.cache_stale_for, settings.db_retry_budget);
         let limits = crate::rate_limit::RateLimits::new(&settings);
         let metrics = crate::metrics::Metrics::new(settings.metrics_enabled);
         let pools = Pools::default();
@@ -47,7 +48,7 @@ impl AppState {
             pool,
             sealer: Arc::new(sealer),
             upstream,
-            cache: Arc::new(ConfigCache::new(CACHE_ENTRIES, stale_for)),
+            cache: Arc::new(ConfigCache::new(CACHE_ENTRIES, stale_for, patience)),
             metrics: Arc::new(metrics),
             limits: Arc::new(limits),
             deferred_events: Default::default(),
@@ -72,6 +73,10 @@ impl AppState {
             .options()
             .clone()
             .max_connections(share)
+            // A request waits out a failover for a connection as long as it would retry its
+            // work (`GATEHOUSE_DB_RETRY_SECONDS`): taking a connection is always safe to wait
+            // for, since nothing was sent yet.
+            .acquire_timeout(self.settings.db_retry_budget.max(Duration::from_secs(1)))
             .connect_lazy_with((*self.pool.connect_options()).clone());
         AppState {
             _pool_registration: self.pools.register(&pool),
@@ -91,6 +96,7 @@ impl AppState {
             metrics: &self.metrics,
             limits: &self.limits,
             deferred_events: &self.deferred_events,
+            patience: self.settings.db_retry_budget,
         }
     }
 

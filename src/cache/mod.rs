@@ -35,6 +35,7 @@ use crate::db;
 use crate::db::client_grants::ClientGrant;
 use crate::db::clients::Client;
 use crate::db::connections::Connection;
+use crate::db::retry::{patiently, MaybeUnavailable};
 use crate::db::signing_keys::StoredKey;
 use crate::db::tenants::Tenant;
 use crate::providers::{Strategy, UpstreamConfig};
@@ -88,6 +89,8 @@ pub struct ConfigCache {
     /// How long after that the last known entries may still answer when the database does
     /// not (`GATEHOUSE_CACHE_STALE_SECONDS`).
     stale_for: Duration,
+    /// How long a load waits out the database being away (`GATEHOUSE_DB_RETRY_SECONDS`).
+    patience: Duration,
     pub stats: CacheStats,
 }
 
@@ -95,7 +98,7 @@ pub struct ConfigCache {
 const HOSTS: Uuid = Uuid::nil();
 
 impl ConfigCache {
-    pub fn new(capacity: u64, stale_for: Duration) -> Self {
+    pub fn new(capacity: u64, stale_for: Duration, patience: Duration) -> Self {
         ConfigCache {
             hosts: Cache::new(capacity),
             clients: Cache::new(capacity),
@@ -112,6 +115,7 @@ impl ConfigCache {
             live: AtomicBool::new(false),
             suspended_at: RwLock::new(None),
             stale_for,
+            patience,
             stats: CacheStats::default(),
         }
     }
@@ -234,7 +238,8 @@ impl ConfigCache {
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut,
+        E: MaybeUnavailable + std::fmt::Debug,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
         let live = self.is_live();
@@ -258,7 +263,8 @@ impl ConfigCache {
             }
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let value = load().await?;
+        // Loads are reads: safe to repeat while the database fails over.
+        let value = patiently(self.patience, |_| load()).await?;
         if live {
             cache.insert(
                 key,

@@ -49,13 +49,23 @@ impl SealContext {
         )
     }
 
-    /// The claims of an opaque `/userinfo` access token.
     /// What a login's strategy remembers between /authorize and the callback (nonce, PKCE
     /// verifier), bound to the login's trace.
     pub fn login_memo(tenant_id: Uuid, trace_id: Uuid) -> Self {
         Self::new(tenant_id, &format!("login:{trace_id}:upstream_memo"))
     }
 
+    /// The refresh token a code's redemption issued, for a repeat of that redemption.
+    pub fn redemption_answer(tenant_id: Uuid, trace_id: Uuid) -> Self {
+        Self::new(tenant_id, &format!("code:{trace_id}:refresh_token"))
+    }
+
+    /// The refresh token a rotation replaced a token with, for a repeat of that rotation.
+    pub fn rotation_successor(tenant_id: Uuid) -> Self {
+        Self::new(tenant_id, "refresh_token:successor")
+    }
+
+    /// The claims of an opaque `/userinfo` access token.
     pub fn userinfo_token(tenant_id: Uuid) -> Self {
         Self::new(tenant_id, "userinfo_access_token")
     }
@@ -130,6 +140,19 @@ pub struct Sealer {
 impl Sealer {
     pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
         Sealer { current, previous }
+    }
+
+    /// A sealer keyed by a secret that a request presents (an authorization code, a refresh
+    /// token) instead of by the master key. The database keeps only a hash of such a secret
+    /// (of another derivation than this key's), so what this seals opens only for a request
+    /// that presents the secret again: not for someone holding the database, nor the
+    /// database and the master key.
+    pub fn for_holder_of(secret: &str) -> Sealer {
+        let key = Sha256::new_with_prefix(b"gatehouse holder key\0")
+            .chain_update(secret.as_bytes())
+            .finalize();
+        let key = MasterKey::from_bytes(&key).expect("a SHA-256 digest is a 32-byte key");
+        Sealer::new(key, Vec::new())
     }
 
     pub fn current_key_id(&self) -> &str {
@@ -252,6 +275,22 @@ mod tests {
             sealer.open(&sealed, &other_tenant),
             Err(SealError::Rejected)
         );
+    }
+
+    #[test]
+    fn a_holder_sealed_value_opens_only_with_the_same_secret() {
+        let ctx = SealContext::redemption_answer(Uuid::new_v4(), Uuid::new_v4());
+        let sealed = Sealer::for_holder_of("the-code").seal(b"refresh", &ctx);
+        assert_eq!(
+            Sealer::for_holder_of("the-code")
+                .open(&sealed, &ctx)
+                .unwrap(),
+            b"refresh"
+        );
+        assert!(Sealer::for_holder_of("another-code")
+            .open(&sealed, &ctx)
+            .is_err());
+        assert!(Sealer::new(key(), vec![]).open(&sealed, &ctx).is_err());
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! What a failed database operation means for the caller, decided once for every surface:
 //! the database away, input it cannot store, or a bug. Logged here, with the cause chain.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
 /// What an internal failure is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -32,9 +36,38 @@ pub fn classify(err: &anyhow::Error) -> Failure {
 }
 
 /// Whether a database error means the database is away (worth waiting for), without logging:
-/// for work that waits it out itself (the deferred event writer).
+/// for work that waits it out itself (the deferred event writer, `db::retry`).
 pub fn is_unavailable_now(err: &sqlx::Error) -> bool {
     is_unavailable(err)
+}
+
+/// How long after the database was last seen away the pool checks the connections it had
+/// from before (see `db::connect`).
+const SUSPICION: Duration = Duration::from_secs(15);
+
+/// When the database was last seen away, in milliseconds since [`EPOCH`] (0: never).
+static LAST_AWAY_MS: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn since_epoch() -> Duration {
+    EPOCH.get_or_init(Instant::now).elapsed()
+}
+
+/// Notes that the database was just seen away.
+fn note_away() {
+    let now = since_epoch().as_millis().max(1) as u64;
+    LAST_AWAY_MS.store(now, Ordering::Relaxed);
+}
+
+/// Whether a connection this old may predate the database last going away, recently enough
+/// that it may be dead or on a demoted primary.
+pub fn suspect(connection_age: Duration) -> bool {
+    let away = LAST_AWAY_MS.load(Ordering::Relaxed);
+    if away == 0 {
+        return false;
+    }
+    let since_away = since_epoch().saturating_sub(Duration::from_millis(away));
+    since_away < SUSPICION && connection_age > since_away
 }
 
 /// True for input PostgreSQL refuses to store or compare (a NUL byte in text, an invalid
@@ -49,12 +82,16 @@ fn is_unstorable_input(err: &sqlx::Error) -> bool {
 /// (`08*`), or a write on a server that has just become a read-only standby (`25006`, a
 /// connection that landed on a demoted primary during a failover).
 fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
+    let away = matches!(
         err,
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
     ) || matches!(err, sqlx::Error::Database(db) if db.code().as_deref().is_some_and(|c| {
         c.starts_with("57P") || c.starts_with("08") || c == "25006"
-    }))
+    }));
+    if away {
+        note_away();
+    }
+    away
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub async fn abandoned(
                   count(*) AS "day!"
            FROM login_transactions
            WHERE tenant_id = $1 AND connection_id = $2 AND expires_at < now()
-             AND created_at > now() - interval '1 day'"#,
+             AND created_at > now() - interval '1 day' AND taken_by IS NULL"#,
         tenant_id,
         connection_id,
     )
@@ -161,6 +161,7 @@ pub async fn abandoned_by_connection(
     let rows = sqlx::query!(
         r#"SELECT connection_id, count(*) AS "abandoned!" FROM login_transactions
            WHERE tenant_id = $1 AND expires_at < now() AND created_at > now() - interval '1 day'
+             AND taken_by IS NULL
            GROUP BY connection_id"#,
         tenant_id,
     )

@@ -45,7 +45,8 @@ pub async fn insert_transaction(
     sqlx::query!(
         "INSERT INTO login_transactions (tenant_id, state_hash, browser_hash, trace_id, client_id, connection_id,
             redirect_uri, response_mode, app_state, nonce, scope, code_challenge, created_at, expires_at, upstream_sealed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT DO NOTHING",
         tenant_id,
         new.state_hash,
         new.browser_hash,
@@ -74,16 +75,21 @@ pub async fn take_transaction(
     tenant_id: Uuid,
     state_hash: &[u8],
     browser_hash: &[u8],
+    taken_by: Uuid,
 ) -> Result<Option<LoginTransaction>, sqlx::Error> {
+    // Taken, not deleted: a repeat by the same attempt (its answer lost in a failover) takes it
+    // again, any other request finds it gone. It is kept a minute for that repeat, then purged.
     sqlx::query_as!(
         LoginTransaction,
-        "DELETE FROM login_transactions
+        "UPDATE login_transactions SET taken_by = $4, expires_at = now() + interval '1 minute'
          WHERE tenant_id = $1 AND state_hash = $2 AND browser_hash = $3 AND expires_at > now()
+           AND (taken_by IS NULL OR taken_by = $4)
          RETURNING trace_id, client_id, connection_id, redirect_uri, response_mode, app_state, nonce, scope,
             code_challenge, created_at, upstream_sealed",
         tenant_id,
         state_hash,
         browser_hash,
+        taken_by,
     )
     .fetch_optional(db)
     .await
@@ -245,6 +251,9 @@ pub struct Redemption<'a> {
     pub refused_event: &'static str,
     /// Who presented the code (the application's server).
     pub requester: &'a Requester,
+    /// What a repeat of this redemption gets back (the refresh token, or nothing), sealed for
+    /// the holder of the code.
+    pub answer_sealed: &'a str,
 }
 
 /// A redeemed code: why it was refused (`None`: it was good), its user and whether a refresh
@@ -283,6 +292,7 @@ pub async fn redeem(
         redemption.refused_event,
         redemption.requester.ip.as_deref(),
         redemption.requester.user_agent.as_deref(),
+        redemption.answer_sealed,
     )
     .fetch_optional(db)
     .await?;
@@ -359,14 +369,33 @@ pub async fn code(
     .await
 }
 
+/// What a used code's redemption left for a repeat of itself (see `Redemption::answer_sealed`).
+pub async fn redemption_answer(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    code_hash: &[u8],
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT answer_sealed FROM authorization_codes WHERE tenant_id = $1 AND code_hash = $2",
+        tenant_id,
+        code_hash,
+    )
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
 /// Deletes transactions and codes that expired more than a day ago.
 pub async fn purge_expired(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     // Expired transactions are kept a day: they count abandoned logins in connection health.
-    let a =
-        sqlx::query!("DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'")
-            .execute(db)
-            .await?
-            .rows_affected();
+    // Taken ones counted nothing, and go once their minute for a repeat is over.
+    let a = sqlx::query!(
+        "DELETE FROM login_transactions WHERE expires_at < now() - interval '1 day'
+            OR (taken_by IS NOT NULL AND expires_at < now())"
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
     let b =
         sqlx::query!("DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'")
             .execute(db)

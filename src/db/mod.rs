@@ -10,6 +10,7 @@ pub mod failure;
 pub mod health;
 pub mod idempotency;
 pub mod login;
+pub mod retry;
 pub mod sealed;
 pub mod sessions;
 pub mod signing_keys;
@@ -29,8 +30,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// A connection idle this long is checked before use; one used more recently is not.
 const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
 
-/// A pool that fails fast when the database is away (so requests answer 503 quickly) and
-/// reconnects by itself when it is back.
+/// A pool that reconnects by itself when the database is back, waits at most 3 s for a
+/// connection (request handlers' pools wait longer: see `AppState::for_worker`), and after a
+/// failover drops the connections it had before (dead, or on a demoted primary).
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.expose_secret().parse()?;
     PgPoolOptions::new()
@@ -39,11 +41,18 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .idle_timeout(Duration::from_secs(300))
         // sqlx pings every connection it hands out by default: a second round trip for each
         // statement. Only a connection that sat idle long enough to have been cut (a database
-        // restart, a proxy's idle timeout) is pinged; a failed ping discards it and the pool
-        // hands out another, so a restart still costs no request an error.
+        // restart, a proxy's idle timeout) is checked, and, for a while after the database was
+        // seen away, every connection opened before that (a failover cut them all, or left
+        // them on a demoted primary, now a standby): a failed check discards it and the pool
+        // hands out another, so the failover costs few statements on a dead connection. (A
+        // node pointed at a standby on purpose still connects: `/readyz` says so.)
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
+                let suspect = failure::suspect(meta.age);
+                if suspect {
+                    return Ok(!is_standby(conn).await?);
+                }
                 if meta.idle_for >= IDLE_BEFORE_CHECK {
                     conn.ping().await?;
                 }
@@ -51,6 +60,12 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
             })
         })
         .connect_with(options.application_name("gatehouse"))
+        .await
+}
+
+async fn is_standby(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
+        .fetch_one(conn)
         .await
 }
 

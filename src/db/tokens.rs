@@ -14,6 +14,8 @@ pub struct RefreshToken {
     pub expires_at: DateTime<Utc>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What the rotation replaced it with, sealed for the holder of this token.
+    pub successor_sealed: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -45,35 +47,67 @@ pub async fn insert(
     .map(|_| ())
 }
 
-/// Marks the token rotated if it is live; returns it with what it was before (so a rotated or
+/// Marks the token rotated if it is live, keeping `successor_sealed` (the token that replaces
+/// it, sealed for this token's holder); returns it with what it was before (so a rotated or
 /// revoked token can be told apart from an unknown one).
 pub async fn rotate(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
     token_hash: &[u8],
+    successor_sealed: &str,
 ) -> Result<Option<RefreshToken>, sqlx::Error> {
     // Lock the row so two concurrent uses of one token serialise: the second sees it rotated.
-    let token = sqlx::query_as!(
-        RefreshToken,
-        "SELECT family_id, client_id, user_id, scope, auth_time, expires_at, rotated_at, revoked_at
-         FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE",
-        tenant_id,
-        token_hash,
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
+    let token = find_for_update(tx, tenant_id, token_hash).await?;
     if let Some(t) = &token {
         if t.rotated_at.is_none() && t.revoked_at.is_none() {
             sqlx::query!(
-                "UPDATE refresh_tokens SET rotated_at = now() WHERE tenant_id = $1 AND token_hash = $2",
+                "UPDATE refresh_tokens SET rotated_at = now(), successor_sealed = $3
+                 WHERE tenant_id = $1 AND token_hash = $2",
                 tenant_id,
                 token_hash,
+                successor_sealed,
             )
             .execute(&mut **tx)
             .await?;
         }
     }
     Ok(token)
+}
+
+/// The token, locked until the transaction ends.
+pub async fn find_for_update(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    token_hash: &[u8],
+) -> Result<Option<RefreshToken>, sqlx::Error> {
+    sqlx::query_as!(
+        RefreshToken,
+        "SELECT family_id, client_id, user_id, scope, auth_time, expires_at, rotated_at,
+            revoked_at, successor_sealed
+         FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE",
+        tenant_id,
+        token_hash,
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The token as stored, if it is.
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    token_hash: &[u8],
+) -> Result<Option<RefreshToken>, sqlx::Error> {
+    sqlx::query_as!(
+        RefreshToken,
+        "SELECT family_id, client_id, user_id, scope, auth_time, expires_at, rotated_at,
+            revoked_at, successor_sealed
+         FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+        tenant_id,
+        token_hash,
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn revoke_family(

@@ -13,7 +13,7 @@ use crate::support::{
 
 /// Login transactions begun and not yet taken by a callback.
 async fn open_transactions(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM login_transactions")
+    sqlx::query_scalar("SELECT count(*) FROM login_transactions WHERE taken_by IS NULL")
         .fetch_one(pool)
         .await
         .unwrap()

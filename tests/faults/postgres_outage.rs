@@ -43,7 +43,14 @@ async fn postgres_stopped_under_load_fails_fast_recovers_by_itself_and_loses_not
         .unwrap();
     gatehouse::db::migrate(&setup).await.unwrap();
     setup.close().await;
-    let app = helpers::spawn_app_on(url.clone(), MasterKey::generate_text()).await;
+    // An outage far longer than a failover: with a short wait (the operator's choice, here
+    // 2 s) requests give up quickly and say so, instead of holding the client.
+    let app = helpers::spawn_app_configured(
+        url.clone(),
+        MasterKey::generate_text(),
+        &[("GATEHOUSE_DB_RETRY_SECONDS", "2")],
+    )
+    .await;
     let site = make_site(app.fixtures()).await;
     let (machine_id, machine_secret) = app
         .fixtures()

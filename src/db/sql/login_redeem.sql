@@ -5,7 +5,8 @@
 -- $1 tenant; $2 code hash; $3 refresh token family; $4 refresh token hash (null: none may be
 -- issued); $5 its expiry; $6 client; $7 redirect_uri sent; $8 whether it may be omitted;
 -- $9 S256 of the code_verifier sent; $10 event id; $11, $12 event types of a good and a refused
--- redemption; $13, $14 the requester's ip and user agent.
+-- redemption; $13, $14 the requester's ip and user agent; $15 what a repeat of this redemption
+-- gets back (the refresh token, sealed for the holder of the code).
 --
 -- The checks are here rather than in Rust so that their outcome is stored with the redemption
 -- itself. The user is read once (`u`), for the checks and the answer. (Comparing the PKCE
@@ -13,7 +14,7 @@
 -- /authorize.) Columns that come through the CTEs are marked: PostgreSQL cannot tell their
 -- nullability there, and `u`'s are null when the user is gone.
 WITH c AS (
-    UPDATE authorization_codes SET used_at = now(), family_id = $3
+    UPDATE authorization_codes SET used_at = now(), family_id = $3, answer_sealed = $15
     WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL
     RETURNING trace_id, client_id, user_id, connection_id, redirect_uri, scope, nonce,
         code_challenge, auth_time, expires_at, used_at, family_id

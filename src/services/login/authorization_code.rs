@@ -1,6 +1,7 @@
 //! The authorization code grant: a code redeemed once, in one statement that checks it against
-//! the request (expiry, client, redirect URI, PKCE), and a replay revoking what the first
-//! redemption issued (RFC 6749 §4.1.2).
+//! the request (expiry, client, redirect URI, PKCE), a repeat of a redemption whose answer was
+//! lost answered again, and a replay revoking what the first redemption issued (RFC 6749
+//! §4.1.2).
 
 use std::sync::Arc;
 
@@ -9,12 +10,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::issue::{user_tokens, Grant};
-use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS};
+use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS, REPEAT_GRACE};
 use crate::crypto::random::{opaque_token, s256, token_hash};
+use crate::crypto::seal::{SealContext, Sealer};
 use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
+use crate::db::retry::patiently;
 use crate::domain::event_kind::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
 use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
@@ -48,9 +51,14 @@ pub async fn redeem(
         .then(|| opaque_token(32));
     let refresh_hash = refresh.as_deref().map(token_hash);
     let verifier_s256 = presented.code_verifier.map(s256);
+    let family_id = Uuid::new_v4();
+    let answer_sealed = Sealer::for_holder_of(presented.code).seal_str(
+        refresh.as_deref().unwrap_or(""),
+        &SealContext::redemption_answer(tenant.id(), family_id),
+    );
     let redemption = db::login::Redemption {
         code_hash: &code_hash,
-        family_id: Uuid::new_v4(),
+        family_id,
         refresh_token_hash: refresh_hash.as_deref(),
         refresh_expires_at: Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS),
         client_id: &client.client_id,
@@ -60,18 +68,16 @@ pub async fn redeem(
         redeemed_event: CODE_REDEEMED,
         refused_event: CODE_REDEMPTION_FAILED,
         requester,
+        answer_sealed: &answer_sealed,
     };
-    let Some(redeemed) = db::login::redeem(cx.pool, tenant.id(), &redemption).await? else {
-        // A replayed code revokes what its first redemption issued.
-        if let Some(used) = db::login::code(cx.pool, tenant.id(), &code_hash).await? {
-            if let Some(family) = used.family_id {
-                db::tokens::revoke_family(cx.pool, tenant.id(), family).await?;
-            }
-            record_replay(cx, tenant, &used, requester).await;
-        }
-        return Err(GrantError::invalid_grant(
-            "the code is invalid, expired or already used",
-        ));
+    // Safe to repeat: an attempt whose answer was lost in a failover spent the code, and the
+    // next one finds it spent by this very request (`used_again`).
+    let redeemed = patiently(cx.patience, |_| {
+        db::login::redeem(cx.pool, tenant.id(), &redemption)
+    })
+    .await?;
+    let Some(redeemed) = redeemed else {
+        return used_again(cx, tenant, client, &presented, &key, requester).await;
     };
     let record = &redeemed.code;
     tracing::Span::current().record("trace_id", tracing::field::display(record.trace_id));
@@ -98,6 +104,128 @@ pub async fn redeem(
         response.refresh_token = refresh;
     }
     Ok(response)
+}
+
+/// A code presented again: the repeat of a redemption whose answer was lost gets that
+/// redemption's tokens; anything else is a replay, which revokes what the code issued.
+async fn used_again(
+    cx: &LoginContext<'_>,
+    tenant: &TenantHost,
+    client: &Client,
+    presented: &CodeRedemption<'_>,
+    key: &SigningKey,
+    requester: &Requester,
+) -> Result<TokenResponse, GrantError> {
+    let code_hash = token_hash(presented.code);
+    let used = patiently(cx.patience, |_| {
+        db::login::code(cx.pool, tenant.id(), &code_hash)
+    })
+    .await?;
+    if let Some(used) = used {
+        if let Some(response) = repeat(cx, tenant, client, presented, &used, key).await? {
+            return Ok(response);
+        }
+        if let Some(family) = used.family_id {
+            db::tokens::revoke_family(cx.pool, tenant.id(), family).await?;
+        }
+        record_replay(cx, tenant, &used, requester).await;
+    }
+    Err(GrantError::invalid_grant(
+        "the code is invalid, expired or already used",
+    ))
+}
+
+/// The tokens of the redemption that spent `used`, if this request repeats it: within
+/// [`REPEAT_GRACE`] of it, from the same client with the same `redirect_uri`, proving the
+/// code's PKCE verifier (or, without PKCE, the client's own credentials: a public client's
+/// code alone proves no more than a stolen copy does), and while the refresh token it issued
+/// is unused (a used one means the first answer arrived, and this is a replay). The requester
+/// could have redeemed the code itself; the refresh token comes back from the code's sealed
+/// answer, which only the code opens. See SECURITY.md, "Lost answers".
+async fn repeat(
+    cx: &LoginContext<'_>,
+    tenant: &TenantHost,
+    client: &Client,
+    presented: &CodeRedemption<'_>,
+    used: &db::login::AuthorizationCode,
+    key: &SigningKey,
+) -> Result<Option<TokenResponse>, GrantError> {
+    let Some(used_at) = used.used_at else {
+        return Ok(None);
+    };
+    let recent = Utc::now() - used_at < REPEAT_GRACE && used_at <= used.expires_at;
+    let same_redirect = match presented.redirect_uri {
+        Some(uri) => uri == used.redirect_uri,
+        None => client.callbacks.len() == 1,
+    };
+    let proven = match (&used.code_challenge, presented.code_verifier.map(s256)) {
+        (Some(challenge), Some(verifier)) => *challenge == verifier,
+        (None, None) => client.token_endpoint_auth_method != "none",
+        _ => false,
+    };
+    if !(recent && used.client_id == client.client_id && same_redirect && proven) {
+        return Ok(None);
+    }
+    let (Some(family), Some(sealed)) = (
+        used.family_id,
+        db::login::redemption_answer(cx.pool, tenant.id(), &token_hash(presented.code)).await?,
+    ) else {
+        return Ok(None);
+    };
+    let Some(refresh) = Sealer::for_holder_of(presented.code)
+        .open(
+            &sealed,
+            &SealContext::redemption_answer(tenant.id(), family),
+        )
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
+        return Ok(None);
+    };
+    let refresh = if refresh.is_empty() {
+        None
+    } else {
+        match db::tokens::find(cx.pool, tenant.id(), &token_hash(&refresh)).await? {
+            Some(t) if t.rotated_at.is_none() && t.revoked_at.is_none() => Some(refresh),
+            Some(_) => return Ok(None),
+            // Not stored: the scope had no `offline_access`.
+            None => None,
+        }
+    };
+    let Some(user) = db::users::by_id(cx.pool, tenant.id(), &used.user_id)
+        .await?
+        .filter(|u| !u.blocked)
+    else {
+        return Ok(None);
+    };
+    let mut response = user_tokens(
+        cx.sealer,
+        key,
+        tenant,
+        client,
+        &user,
+        Grant {
+            scope: &used.scope,
+            auth_time: used.auth_time,
+            nonce: used.nonce.as_deref(),
+        },
+    );
+    response.refresh_token = refresh;
+    cx.record_later(
+        tenant.id(),
+        NewEvent {
+            event_type: CODE_REDEEMED,
+            trace_id: Some(used.trace_id),
+            client_id: Some(client.client_id.clone()),
+            user_id: Some(user.user_id.clone()),
+            description: "authorization code redemption repeated (its first answer was lost): \
+                          the same grant was answered again"
+                .into(),
+            details: json!({ "step": "code_redeemed", "outcome": "repeated" }),
+            ..Default::default()
+        },
+    );
+    Ok(Some(response))
 }
 
 /// Records a replayed code (its first redemption recorded itself, in `db::login::redeem`).

@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::trace::LoginTrace;
 use super::{LoginContext, CODE_SECONDS};
@@ -21,6 +22,7 @@ use crate::db::failure::{classify, Failure};
 use crate::db::login::{
     AuthorizationCode, CompletedLogin, Completion, LoginIdentity, LoginTransaction,
 };
+use crate::db::retry::patiently;
 use crate::db::users::RootAttributesPolicy;
 use crate::domain::Requester;
 use crate::providers::{
@@ -37,12 +39,13 @@ pub async fn take_transaction(
     upstream_state: &str,
     browser_cookie: &str,
 ) -> Result<Option<LoginTransaction>, sqlx::Error> {
-    db::login::take_transaction(
-        cx.pool,
-        tenant.id(),
-        &token_hash(upstream_state),
-        &token_hash(browser_cookie),
-    )
+    let (state_hash, browser_hash) = (token_hash(upstream_state), token_hash(browser_cookie));
+    // Every attempt of this request takes it as the same taker, so a repeat after a lost
+    // answer gets it again; another request (a replayed callback) does not.
+    let taker = Uuid::new_v4();
+    patiently(cx.patience, |_| {
+        db::login::take_transaction(cx.pool, tenant.id(), &state_hash, &browser_hash, taker)
+    })
     .await
 }
 
@@ -388,26 +391,36 @@ async fn store(
     done.ok(LoginStep::UserUpsert);
     done.ok(LoginStep::CodeIssued);
     let event = done.success_event(&profile.user_id);
-    db::login::complete(
-        cx.pool,
-        tenant.id(),
-        &CompletedLogin {
-            user_id: &profile.user_id,
-            attributes: &profile.root,
-            policy,
-            identity: LoginIdentity {
-                connection_id: &connection.connection_id,
-                connection_name: &connection.name,
-                provider: &connection.strategy,
-                provider_user_id: &profile.provider_user_id,
-                profile_data: &profile.profile_data,
-                tokens_sealed: &sealed_tokens,
-            },
-            code_hash: &token_hash(code),
-            code: &record,
-            event: &event,
+    let code_hash = token_hash(code);
+    let completed = CompletedLogin {
+        user_id: &profile.user_id,
+        attributes: &profile.root,
+        policy,
+        identity: LoginIdentity {
+            connection_id: &connection.connection_id,
+            connection_name: &connection.name,
+            provider: &connection.strategy,
+            provider_user_id: &profile.provider_user_id,
+            profile_data: &profile.profile_data,
+            tokens_sealed: &sealed_tokens,
         },
-    )
+        code_hash: &code_hash,
+        code: &record,
+        event: &event,
+    };
+    // One statement; a repeat first looks for the code an earlier attempt may have stored
+    // before its answer was lost, so the user is never stored (and counted) twice.
+    let (completed, code_hash) = (&completed, &code_hash);
+    patiently(cx.patience, |attempt| async move {
+        if attempt > 1
+            && db::login::code(cx.pool, tenant.id(), code_hash)
+                .await?
+                .is_some()
+        {
+            return Ok(Completion::Stored);
+        }
+        db::login::complete(cx.pool, tenant.id(), completed).await
+    })
     .await
     .map_err(Into::into)
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::db::retry::MaybeUnavailable;
+
 #[derive(Debug)]
 pub enum GrantError {
     /// Refused with this OAuth error code (`invalid_request`, `invalid_grant`,
@@ -44,5 +46,11 @@ impl From<sqlx::Error> for GrantError {
 impl From<anyhow::Error> for GrantError {
     fn from(e: anyhow::Error) -> Self {
         GrantError::Internal(e)
+    }
+}
+
+impl MaybeUnavailable for GrantError {
+    fn is_unavailable(&self) -> bool {
+        matches!(self, GrantError::Internal(e) if e.is_unavailable())
     }
 }

@@ -15,6 +15,7 @@ pub mod start;
 pub mod trace;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -38,6 +39,10 @@ pub const CODE_SECONDS: i64 = 60;
 pub const TOKEN_SECONDS: i64 = 3600;
 /// Lifetime of a refresh token.
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
+/// How long after a code's redemption, or a refresh token's rotation, the same request is
+/// still answered as a repeat (its first answer lost in a failover) rather than as a replay:
+/// longer than a request waits out a failover, plus the client's own retry.
+pub const REPEAT_GRACE: chrono::Duration = chrono::Duration::seconds(30);
 
 /// What the login service works with: the worker's database pool and upstream client, the
 /// node's sealer, caches, limits, metrics and deferred event writes.
@@ -50,6 +55,8 @@ pub struct LoginContext<'a> {
     pub metrics: &'a Metrics,
     pub limits: &'a RateLimits,
     pub deferred_events: &'a Arc<DeferredEvents>,
+    /// How long work that is safe to repeat waits out the database being away (`db::retry`).
+    pub patience: Duration,
 }
 
 impl LoginContext<'_> {

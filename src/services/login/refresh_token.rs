@@ -1,16 +1,22 @@
 //! The refresh token grant: a refresh token rotates on every use, in one transaction that
-//! locks it; a rotated token used again means someone holds a copy, and revokes its family.
+//! locks it; a rotated token used again means someone holds a copy, and revokes its family,
+//! unless it is the same rotation repeated after its answer was lost.
 
 use chrono::Utc;
 use serde_json::json;
 
+use sqlx::{Postgres, Transaction};
+
 use super::authorization_code::signing_key;
 use super::issue::{user_tokens, Grant};
-use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS};
+use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS, REPEAT_GRACE};
 use crate::crypto::random::{opaque_token, token_hash};
+use crate::crypto::seal::{SealContext, Sealer};
+use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
+use crate::db::retry::patiently;
 use crate::domain::event_kind::{REFRESH_TOKEN_EXCHANGED, REFRESH_TOKEN_REFUSED};
 use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
@@ -28,12 +34,59 @@ pub async fn rotate(
 ) -> Result<TokenResponse, GrantError> {
     // Fetched before the rotation commits, which must never happen without the new token given.
     let key = signing_key(cx, tenant).await?;
+    let next = opaque_token(32);
+    // Safe to repeat: an attempt whose answer was lost in a failover rotated the token, and
+    // the next one finds it rotated by this very request and gives the same successor.
+    patiently(cx.patience, |_| {
+        rotate_once(cx, tenant, client, presented, &next, &key, requester)
+    })
+    .await
+}
+
+async fn rotate_once(
+    cx: &LoginContext<'_>,
+    tenant: &TenantHost,
+    client: &Client,
+    presented: &str,
+    next: &str,
+    key: &SigningKey,
+    requester: &Requester,
+) -> Result<TokenResponse, GrantError> {
+    let successor_sealed = Sealer::for_holder_of(presented)
+        .seal_str(next, &SealContext::rotation_successor(tenant.id()));
     let mut tx = cx.pool.begin().await?;
-    let Some(token) = db::tokens::rotate(&mut tx, tenant.id(), &token_hash(presented)).await?
+    let Some(token) = db::tokens::rotate(
+        &mut tx,
+        tenant.id(),
+        &token_hash(presented),
+        &successor_sealed,
+    )
+    .await?
     else {
         return Err(invalid());
     };
     if token.rotated_at.is_some() && token.revoked_at.is_none() {
+        if let Some(successor) = repeat(&mut tx, tenant, client, presented, &token).await? {
+            drop(tx);
+            let user = db::users::by_id(cx.pool, tenant.id(), &token.user_id)
+                .await?
+                .filter(|u| !u.blocked)
+                .ok_or_else(invalid)?;
+            let mut response = user_tokens(
+                cx.sealer,
+                key,
+                tenant,
+                client,
+                &user,
+                Grant {
+                    scope: &token.scope,
+                    auth_time: token.auth_time,
+                    nonce: None,
+                },
+            );
+            response.refresh_token = Some(successor);
+            return Ok(response);
+        }
         // Reuse of a rotated token: someone holds a copy. Revoke the whole family.
         let revoked = db::tokens::revoke_family(&mut *tx, tenant.id(), token.family_id).await?;
         let mut event = refused(
@@ -83,11 +136,10 @@ pub async fn rotate(
         db::events::record(cx.pool, tenant.id(), &event).await?;
         return Err(GrantError::invalid_grant("the user is blocked"));
     }
-    let next = opaque_token(32);
     db::tokens::insert(
         &mut *tx,
         tenant.id(),
-        &token_hash(&next),
+        &token_hash(next),
         token.family_id,
         &client.client_id,
         &user.user_id,
@@ -108,7 +160,7 @@ pub async fn rotate(
     tx.commit().await?;
     let mut response = user_tokens(
         cx.sealer,
-        &key,
+        key,
         tenant,
         client,
         &user,
@@ -118,8 +170,41 @@ pub async fn rotate(
             nonce: None,
         },
     );
-    response.refresh_token = Some(next);
+    response.refresh_token = Some(next.to_owned());
     Ok(response)
+}
+
+/// The token a rotated `token` was replaced with, if this request repeats that rotation:
+/// within [`REPEAT_GRACE`] of it, from the same client, while the successor is unused (a used
+/// one means the first answer arrived, and this is reuse). The successor comes back from its
+/// sealed copy, which only the presented token opens. See SECURITY.md, "Lost answers".
+async fn repeat(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &TenantHost,
+    client: &Client,
+    presented: &str,
+    token: &db::tokens::RefreshToken,
+) -> Result<Option<String>, GrantError> {
+    let recent = token
+        .rotated_at
+        .is_some_and(|at| Utc::now() - at < REPEAT_GRACE);
+    if !recent || token.client_id != client.client_id || token.expires_at < Utc::now() {
+        return Ok(None);
+    }
+    let Some(successor) = token.successor_sealed.as_deref().and_then(|sealed| {
+        let opened = Sealer::for_holder_of(presented)
+            .open(sealed, &SealContext::rotation_successor(tenant.id()))
+            .ok()?;
+        String::from_utf8(opened).ok()
+    }) else {
+        return Ok(None);
+    };
+    // Locked, so that a concurrent use of the successor either comes first (and this is
+    // reuse) or waits for this answer.
+    let stored = db::tokens::find_for_update(tx, tenant.id(), &token_hash(&successor)).await?;
+    Ok(stored
+        .filter(|s| s.rotated_at.is_none() && s.revoked_at.is_none())
+        .map(|_| successor))
 }
 
 /// The event of a refresh token that was found but refused, and why (`reason`: `reuse`,

@@ -9,6 +9,7 @@ use crate::crypto::random::{opaque_token, token_hash};
 use crate::crypto::seal::SealContext;
 use crate::db;
 use crate::db::login::{LoginTransaction, NewLoginTransaction};
+use crate::db::retry::patiently;
 use crate::providers::{Strategy, Upstream, UpstreamConfig, UpstreamError};
 use crate::services::hosts::TenantHost;
 
@@ -50,16 +51,21 @@ pub async fn begin(
                 .seal_str(&memo, &SealContext::login_memo(tenant.id(), txn.trace_id)),
         );
     }
-    db::login::insert_transaction(
-        cx.pool,
-        tenant.id(),
-        NewLoginTransaction {
-            state_hash: &token_hash(&upstream_state),
-            browser_hash: &token_hash(browser_cookie),
-            txn: &txn,
-            expires_at: Utc::now() + chrono::Duration::seconds(TRANSACTION_SECONDS),
-        },
-    )
+    let (state_hash, browser_hash) = (token_hash(&upstream_state), token_hash(browser_cookie));
+    let expires_at = Utc::now() + chrono::Duration::seconds(TRANSACTION_SECONDS);
+    // Keyed by the state chosen above, so a repeat after a lost answer stores nothing twice.
+    patiently(cx.patience, |_| {
+        db::login::insert_transaction(
+            cx.pool,
+            tenant.id(),
+            NewLoginTransaction {
+                state_hash: &state_hash,
+                browser_hash: &browser_hash,
+                txn: &txn,
+                expires_at,
+            },
+        )
+    })
     .await?;
     cx.metrics
         .login_started(&tenant.tenant.slug, connection_name);

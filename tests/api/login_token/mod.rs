@@ -1,11 +1,13 @@
 //! SECURITY.md, /oauth/token: single-use codes bound to client, redirect URI and PKCE; client
-//! authentication; rotating refresh tokens whose reuse revokes the family; logout.
+//! authentication; rotating refresh tokens whose reuse revokes the family; a lost answer's repeat
+//! answered again; logout.
 //!
 //! One module per part of the token endpoint's rules; the helpers they share are here.
 
 mod client_authentication;
 mod codes;
 mod logout;
+mod lost_answers;
 mod refresh_tokens;
 mod tenants;
 
@@ -24,6 +26,15 @@ fn web_form<'a>(s: &'a LoginSetup, code: &'a str) -> Vec<(&'a str, &'a str)> {
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", &s.web.callback),
+        ("client_id", &s.web.client_id),
+        ("client_secret", s.web.client_secret.as_deref().unwrap()),
+    ]
+}
+
+fn refresh_form<'a>(s: &'a LoginSetup, token: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token),
         ("client_id", &s.web.client_id),
         ("client_secret", s.web.client_secret.as_deref().unwrap()),
     ]
