@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ pub struct Proxy {
     pub port: u16,
     backends: Arc<Mutex<Vec<SocketAddr>>>,
     preferred: Arc<AtomicUsize>,
+    /// Whether each connection goes to the next node in turn instead of the preferred one.
+    round_robin: Arc<AtomicBool>,
     served: Arc<Mutex<HashMap<SocketAddr, usize>>>,
 }
 
@@ -32,20 +34,25 @@ impl Proxy {
             port: listener.local_addr().unwrap().port(),
             backends: Arc::default(),
             preferred: Arc::default(),
+            round_robin: Arc::default(),
             served: Arc::default(),
         };
-        let (backends, preferred, served) = (
+        let (backends, preferred, round_robin, served) = (
             proxy.backends.clone(),
             proxy.preferred.clone(),
+            proxy.round_robin.clone(),
             proxy.served.clone(),
         );
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                let (backends, preferred, served) =
-                    (backends.clone(), preferred.clone(), served.clone());
+                let first = if round_robin.load(Ordering::SeqCst) {
+                    preferred.fetch_add(1, Ordering::SeqCst)
+                } else {
+                    preferred.load(Ordering::SeqCst)
+                };
+                let (backends, served) = (backends.clone(), served.clone());
                 tokio::spawn(async move {
                     let list = backends.lock().unwrap().clone();
-                    let first = preferred.load(Ordering::SeqCst);
                     for i in 0..list.len() {
                         let addr = list[(first + i) % list.len()];
                         if let Ok(mut outbound) = tokio::net::TcpStream::connect(addr).await {
@@ -64,6 +71,13 @@ impl Proxy {
     pub fn route_to(&self, backends: &[SocketAddr], preferred: usize) {
         *self.backends.lock().unwrap() = backends.to_vec();
         self.preferred.store(preferred, Ordering::SeqCst);
+        self.round_robin.store(false, Ordering::SeqCst);
+    }
+
+    /// Sends each new connection to the next of `backends` in turn.
+    pub fn spread_over(&self, backends: &[SocketAddr]) {
+        *self.backends.lock().unwrap() = backends.to_vec();
+        self.round_robin.store(true, Ordering::SeqCst);
     }
 
     pub fn served(&self, addr: SocketAddr) -> usize {

@@ -72,20 +72,7 @@ async fn rotate_once(
                 .await?
                 .filter(|u| !u.blocked)
                 .ok_or_else(invalid)?;
-            let mut response = user_tokens(
-                cx.sealer,
-                key,
-                tenant,
-                client,
-                &user,
-                Grant {
-                    scope: &token.scope,
-                    auth_time: token.auth_time,
-                    nonce: None,
-                },
-            );
-            response.refresh_token = Some(successor);
-            return Ok(response);
+            return Ok(answer(cx, key, tenant, client, &user, &token, successor));
         }
         // Reuse of a rotated token: someone holds a copy. Revoke the whole family.
         let revoked = db::tokens::revoke_family(&mut *tx, tenant.id(), token.family_id).await?;
@@ -158,20 +145,41 @@ async fn rotate_once(
     };
     db::events::record(&mut *tx, tenant.id(), &exchanged).await?;
     tx.commit().await?;
+    Ok(answer(
+        cx,
+        key,
+        tenant,
+        client,
+        &user,
+        &token,
+        next.to_owned(),
+    ))
+}
+
+/// The tokens of a rotation: fresh ones for the grant `token` carries, and its successor.
+fn answer(
+    cx: &LoginContext<'_>,
+    key: &SigningKey,
+    tenant: &TenantHost,
+    client: &Client,
+    user: &db::users::User,
+    token: &db::tokens::RefreshToken,
+    successor: String,
+) -> TokenResponse {
     let mut response = user_tokens(
         cx.sealer,
         key,
         tenant,
         client,
-        &user,
+        user,
         Grant {
             scope: &token.scope,
             auth_time: token.auth_time,
             nonce: None,
         },
     );
-    response.refresh_token = Some(next.to_owned());
-    Ok(response)
+    response.refresh_token = Some(successor);
+    response
 }
 
 /// The token a rotated `token` was replaced with, if this request repeats that rotation:
