@@ -8,8 +8,9 @@
 //! first, many per statement, so neither a flood of grants nor an outage costs a statement per
 //! event. At most [`MAX_WAITING`] wait: past that, or after waiting [`RETRY_FOR`] for the
 //! database, or when the database refuses the write itself, an event is dropped, counted
-//! (`events_dropped_total`) and warned about. What still waits when the node stops is lost
-//! (SECURITY.md).
+//! (`events_dropped_total`) and warned about. What still waits when the node stops is written
+//! out through the node's own pool (`write_out`), for a bounded time; past it, it is lost and
+//! counted (SECURITY.md).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -35,8 +36,31 @@ const BATCH: usize = 200;
 struct Waiting {
     pool: PgPool,
     tenant_id: Uuid,
+    /// Chosen when the event happened: a batch written twice stores it once.
+    event_id: Uuid,
     event: NewEvent,
     at: DateTime<Utc>,
+}
+
+/// A batch taken from the queue: if its writer ends before writing it (the worker's runtime
+/// shutting down at stop), it goes back to the front of the queue, for `write_out`.
+struct TakenBatch<'a> {
+    owner: &'a DeferredEvents,
+    events: Vec<Waiting>,
+}
+
+impl Drop for TakenBatch<'_> {
+    fn drop(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let n = self.events.len();
+        let mut queue = self.owner.lock();
+        for w in self.events.drain(..).rev() {
+            queue.push_front(w);
+        }
+        self.owner.in_flight.fetch_sub(n, Ordering::AcqRel);
+    }
 }
 
 /// The node's queue of event writes.
@@ -97,6 +121,7 @@ impl DeferredEvents {
             queue.push_back(Waiting {
                 pool: pool.clone(),
                 tenant_id,
+                event_id: Uuid::new_v4(),
                 event,
                 at: Utc::now(),
             });
@@ -111,16 +136,22 @@ impl DeferredEvents {
         }
     }
 
+    fn take_batch(&self) -> TakenBatch<'_> {
+        let mut queue = self.lock();
+        let n = queue.len().min(BATCH);
+        self.in_flight.fetch_add(n, Ordering::AcqRel);
+        TakenBatch {
+            owner: self,
+            events: queue.drain(..n).collect(),
+        }
+    }
+
     /// Writes batches until the queue is empty.
     async fn write_all(self: Arc<Self>) {
         loop {
-            let batch: Vec<Waiting> = {
-                let mut queue = self.lock();
-                let n = queue.len().min(BATCH);
-                self.in_flight.fetch_add(n, Ordering::AcqRel);
-                queue.drain(..n).collect()
-            };
-            if batch.is_empty() {
+            let mut batch = self.take_batch();
+            if batch.events.is_empty() {
+                drop(batch);
                 self.writing.store(false, Ordering::Release);
                 // An event queued between the last look and the flag: write it too.
                 if self.lock().is_empty() || self.writing.swap(true, Ordering::AcqRel) {
@@ -128,24 +159,67 @@ impl DeferredEvents {
                 }
                 continue;
             }
-            self.write_batch(&batch).await;
-            self.in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
+            self.write_batch(&batch.events, None).await;
+            self.in_flight
+                .fetch_sub(batch.events.len(), Ordering::AcqRel);
+            batch.events.clear();
         }
     }
 
-    /// Writes one batch, waiting out a database that is away for as long as its oldest event
-    /// may wait.
-    async fn write_batch(&self, batch: &[Waiting]) {
-        let rows: Vec<(Uuid, &NewEvent, DateTime<Utc>)> = batch
+    /// Writes out what still waits when the node stops, through `pool` (the node's own: the
+    /// workers, whose pools the events name, are gone), for at most `within`; what is left
+    /// after is dropped and counted. Returns how many were written.
+    pub async fn write_out(&self, pool: &PgPool, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        let mut written = 0;
+        loop {
+            let mut batch = self.take_batch();
+            if batch.events.is_empty() {
+                return written;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let n = batch.events.len();
+            let outcome =
+                tokio::time::timeout(left, self.write_batch(&batch.events, Some(pool))).await;
+            self.in_flight.fetch_sub(n, Ordering::AcqRel);
+            batch.events.clear();
+            match outcome {
+                Ok(true) => written += n,
+                // Dropped and counted by `write_batch` (the database refused them).
+                Ok(false) => {}
+                Err(_) => {
+                    let rest = {
+                        let mut queue = self.lock();
+                        let rest = queue.len();
+                        queue.clear();
+                        rest
+                    };
+                    self.drop_events(
+                        (n + rest) as u64,
+                        "event",
+                        "the node stopped before the database took them",
+                    );
+                    return written;
+                }
+            }
+        }
+    }
+
+    /// Writes one batch (through `pool`, or the pool each event was recorded with), waiting
+    /// out a database that is away for as long as its oldest event may wait. False when it
+    /// was dropped.
+    async fn write_batch(&self, batch: &[Waiting], pool: Option<&PgPool>) -> bool {
+        let rows: Vec<events::BatchedEvent<'_>> = batch
             .iter()
-            .map(|w| (w.tenant_id, &w.event, w.at))
+            .map(|w| (w.tenant_id, w.event_id, &w.event, w.at))
             .collect();
+        let pool = pool.unwrap_or(&batch[0].pool);
         let oldest = batch[0].at;
         let mut pause = Duration::from_millis(50);
         let started = Instant::now();
         loop {
-            let error = match events::record_batch(&batch[0].pool, &rows).await {
-                Ok(()) => return,
+            let error = match events::record_batch(pool, &rows).await {
+                Ok(()) => return true,
                 Err(e) => e,
             };
             let waited = (Utc::now() - oldest).to_std().unwrap_or_default();
@@ -156,7 +230,7 @@ impl DeferredEvents {
                     batch[0].event.event_type,
                     &error.to_string(),
                 );
-                return;
+                return false;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
@@ -206,6 +280,38 @@ mod tests {
             event_type: "client_credentials_exchanged",
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_batch_whose_writer_ends_unwritten_goes_back_to_the_queue_in_order() {
+        let deferred = Arc::new(DeferredEvents::default());
+        // A worker's runtime: its writer waits on a database that does not answer, and the
+        // runtime shuts down (the node stopping) before the batch is written.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pool = unreachable_pool(Duration::from_secs(30));
+            for i in 0..5 {
+                let mut event = granted();
+                event.description = format!("event {i}");
+                deferred.record(&pool, Uuid::new_v4(), event);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(deferred.lock().len(), 0, "the writer took the batch");
+        });
+        drop(runtime);
+        assert_eq!(deferred.waiting(), 5);
+        let order: Vec<String> = deferred
+            .lock()
+            .iter()
+            .map(|w| w.event.description.clone())
+            .collect();
+        assert_eq!(
+            order,
+            (0..5).map(|i| format!("event {i}")).collect::<Vec<_>>()
+        );
     }
 
     #[tokio::test]

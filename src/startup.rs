@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{guard, web, App, HttpServer};
 
+use crate::deferred_events::DeferredEvents;
 use crate::routes;
 use crate::state::AppState;
 use crate::tenancy;
@@ -18,7 +19,13 @@ pub struct Application {
     server: Server,
     /// The configuration listener and housekeeping, which end with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// What the node still has to write to the log when it stops, and its own pool to do it.
+    deferred_events: Arc<DeferredEvents>,
+    pool: sqlx::PgPool,
 }
+
+/// How long a stopping node spends writing out the events still waiting.
+const WRITE_OUT_FOR: Duration = Duration::from_secs(10);
 
 /// Headers every response carries unless its handler set its own.
 fn default_headers() -> DefaultHeaders {
@@ -86,6 +93,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(20)
         .run();
+        let (deferred_events, pool) = (state.deferred_events.clone(), state.pool.clone());
         let background = vec![
             crate::cache::listener::spawn(state.pool.clone(), state.cache.clone()),
             spawn_housekeeping(state),
@@ -94,6 +102,8 @@ impl Application {
             port,
             server,
             background,
+            deferred_events,
+            pool,
         })
     }
 
@@ -104,6 +114,15 @@ impl Application {
     /// Runs until SIGINT/SIGTERM; in-flight requests get up to 20 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let stopped = self.server.await;
+        // Events that waited for the database (a failover) or were queued by the last
+        // requests: the workers that would have written them are gone.
+        if self.deferred_events.waiting() > 0 {
+            let written = self
+                .deferred_events
+                .write_out(&self.pool, WRITE_OUT_FOR)
+                .await;
+            tracing::info!(written, "events written out before stopping");
+        }
         // The background tasks end before the database may (a private PostgreSQL stops right
         // after): otherwise the listener would report losing it as a failure at every stop.
         for task in self.background {

@@ -29,6 +29,9 @@ pub fn spawn(pool: sqlx::PgPool, cache: Arc<ConfigCache>) -> tokio::task::JoinHa
                 }
             }
             cache.suspend();
+            // The listener's connection is the first to see the database go: the pools check
+            // the connections they had before handing them out again (`db::connect`).
+            crate::db::failure::note_away();
             tokio::time::sleep(backoff).await;
         }
     })

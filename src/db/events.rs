@@ -123,11 +123,16 @@ pub async fn record(
     Ok(event_id)
 }
 
-/// Writes `events` (tenant, event, when it happened) in one statement: the deferred writer's
-/// batches, which keep each event's own time however late they are written.
+/// One event of a batch: its tenant, its id (chosen when it happened, so that writing the
+/// batch again stores nothing twice), the event and when it happened.
+pub type BatchedEvent<'a> = (Uuid, Uuid, &'a NewEvent, DateTime<Utc>);
+
+/// Writes `events` in one statement: the deferred writer's batches, which keep each event's
+/// own time however late they are written. An event already stored (a batch whose answer was
+/// lost, written again) is skipped.
 pub async fn record_batch(
     db: impl PgExecutor<'_>,
-    events: &[(Uuid, &NewEvent, DateTime<Utc>)],
+    events: &[BatchedEvent<'_>],
 ) -> Result<(), sqlx::Error> {
     let mut tenant_ids = Vec::with_capacity(events.len());
     let mut event_ids = Vec::with_capacity(events.len());
@@ -142,9 +147,9 @@ pub async fn record_batch(
     let mut ips: Vec<Option<String>> = Vec::with_capacity(events.len());
     let mut user_agents: Vec<Option<String>> = Vec::with_capacity(events.len());
     let mut ats = Vec::with_capacity(events.len());
-    for (tenant_id, e, at) in events {
+    for (tenant_id, event_id, e, at) in events {
         tenant_ids.push(*tenant_id);
-        event_ids.push(Uuid::new_v4());
+        event_ids.push(*event_id);
         types.push(e.event_type.to_owned());
         trace_ids.push(e.trace_id);
         client_ids.push(e.client_id.clone());
@@ -161,7 +166,8 @@ pub async fn record_batch(
         "INSERT INTO events (tenant_id, event_id, type, trace_id, client_id, connection, user_id, actor,
             description, details, ip, user_agent, at)
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[],
-            $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::timestamptz[])",
+            $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::timestamptz[])
+         ON CONFLICT DO NOTHING",
         &tenant_ids,
         &event_ids,
         &types,

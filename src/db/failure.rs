@@ -53,8 +53,9 @@ fn since_epoch() -> Duration {
     EPOCH.get_or_init(Instant::now).elapsed()
 }
 
-/// Notes that the database was just seen away.
-fn note_away() {
+/// Notes that the database was just seen away (a failed statement, the change listener's
+/// connection lost).
+pub fn note_away() {
     let now = since_epoch().as_millis().max(1) as u64;
     LAST_AWAY_MS.store(now, Ordering::Relaxed);
 }

@@ -1,5 +1,6 @@
 //! Stored answers to management API POSTs sent with an `Idempotency-Key`, so a retried request
-//! gets the first answer instead of doing the work twice.
+//! gets the first answer instead of doing the work twice. An answer is stored in the same
+//! transaction as the work it answers: both committed, or neither.
 
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -12,10 +13,13 @@ pub struct StoredAnswer {
     pub response_body: Vec<u8>,
 }
 
-/// Claims `key` for a request; false when someone holds it already. Answers older than a day,
-/// and claims whose request died without answering (older than a minute), are given up first.
+/// Claims `key` for a request, inside the transaction that does its work and stores its
+/// answer; false when an answer is stored under it already. A concurrent claim of the same key
+/// waits here until the other transaction ends (then finds its answer, or claims the key if it
+/// rolled back). Answers older than a day, and claims left unanswered by an older version
+/// (older than a minute), are given up first.
 pub async fn claim(
-    db: &sqlx::PgPool,
+    db: &mut sqlx::PgConnection,
     tenant_id: Uuid,
     key: &str,
     request_hash: &[u8],
@@ -27,7 +31,7 @@ pub async fn claim(
         tenant_id,
         key,
     )
-    .execute(db)
+    .execute(&mut *db)
     .await?;
     let claimed = sqlx::query!(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_body)
@@ -79,16 +83,24 @@ pub async fn answer(
     .map(|_| ())
 }
 
-/// Gives a claim up (the request failed in a way worth retrying).
-pub async fn release(
+/// Stores the answer of a request that did nothing (a refusal), unless an answer is stored
+/// under the key already.
+pub async fn remember(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     key: &str,
+    request_hash: &[u8],
+    status: i32,
+    body: &[u8],
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND response_status = 0",
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, response_status, response_body)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         tenant_id,
         key,
+        request_hash,
+        status,
+        body,
     )
     .execute(db)
     .await

@@ -194,3 +194,11 @@ fn missing_code(kind: &str) -> &'static str {
         _ => "not_found",
     }
 }
+
+impl crate::db::retry::MaybeUnavailable for ApiError {
+    /// The database was away (`temporarily_unavailable`): the whole request may be tried again
+    /// when its work is safe to repeat.
+    fn is_unavailable(&self) -> bool {
+        self.error_code == "temporarily_unavailable"
+    }
+}

@@ -41,9 +41,23 @@ pub async fn create_grant(
     scopes: &[String],
     actor: &Actor,
 ) -> Result<ClientGrant, ServiceError> {
-    let scopes = parse_scopes("scope", scopes)?;
     let mut tx = pool.begin().await?;
-    let client = db::clients::by_id(&mut *tx, tenant_id, client_id)
+    let grant = create_grant_in(&mut tx, tenant_id, client_id, audience, scopes, actor).await?;
+    tx.commit().await?;
+    Ok(grant)
+}
+
+/// [`create_grant`] inside the caller's transaction, which commits it.
+pub async fn create_grant_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant_id: Uuid,
+    client_id: &str,
+    audience: &str,
+    scopes: &[String],
+    actor: &Actor,
+) -> Result<ClientGrant, ServiceError> {
+    let scopes = parse_scopes("scope", scopes)?;
+    let client = db::clients::by_id(&mut **tx, tenant_id, client_id)
         .await?
         .filter(|c| !c.is_tester)
         .ok_or_else(|| {
@@ -59,7 +73,7 @@ pub async fn create_grant(
         )));
     }
     let grant = db::client_grants::insert_grant(
-        &mut *tx,
+        &mut **tx,
         tenant_id,
         &id_with_prefix("cgr_", 16),
         client_id,
@@ -70,8 +84,7 @@ pub async fn create_grant(
     .on_constraint(|| {
         ServiceError::Conflict("A client grant for this client and audience already exists".into())
     })?;
-    audit(&mut tx, tenant_id, "client_grant_created", &client, actor).await?;
-    tx.commit().await?;
+    audit(tx, tenant_id, "client_grant_created", &client, actor).await?;
     Ok(grant)
 }
 

@@ -171,12 +171,25 @@ pub async fn create(
     input: &ClientInput,
     actor: &Actor,
 ) -> Result<(Client, Option<String>), ServiceError> {
+    let mut tx = pool.begin().await?;
+    let created = create_in(&mut tx, tenant_id, input, actor).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// [`create`] inside the caller's transaction, which commits it (with its stored answer,
+/// for an `Idempotency-Key`).
+pub async fn create_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant_id: Uuid,
+    input: &ClientInput,
+    actor: &Actor,
+) -> Result<(Client, Option<String>), ServiceError> {
     let fields = validate(input, None)?;
     let secret = (fields.token_endpoint_auth_method != "none").then(new_secret);
     let client_id = id_with_prefix("", 32);
-    let mut tx = pool.begin().await?;
     let client = db::clients::insert(
-        &mut *tx,
+        &mut **tx,
         tenant_id,
         &client_id,
         &fields,
@@ -184,8 +197,7 @@ pub async fn create(
         false,
     )
     .await?;
-    audit(&mut tx, tenant_id, "client_created", &client, actor).await?;
-    tx.commit().await?;
+    audit(tx, tenant_id, "client_created", &client, actor).await?;
     Ok((client, secret))
 }
 
@@ -221,14 +233,26 @@ pub async fn rotate_secret(
     client_id: &str,
     actor: &Actor,
 ) -> Result<(Client, String), ServiceError> {
-    let secret = new_secret();
     let mut tx = pool.begin().await?;
-    let client = db::clients::set_secret_hash(&mut *tx, tenant_id, client_id, &token_hash(&secret))
-        .await?
-        .filter(|c| !c.is_tester)
-        .ok_or(ServiceError::NotFound)?;
-    audit(&mut tx, tenant_id, "client_secret_rotated", &client, actor).await?;
+    let rotated = rotate_secret_in(&mut tx, tenant_id, client_id, actor).await?;
     tx.commit().await?;
+    Ok(rotated)
+}
+
+/// [`rotate_secret`] inside the caller's transaction, which commits it.
+pub async fn rotate_secret_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant_id: Uuid,
+    client_id: &str,
+    actor: &Actor,
+) -> Result<(Client, String), ServiceError> {
+    let secret = new_secret();
+    let client =
+        db::clients::set_secret_hash(&mut **tx, tenant_id, client_id, &token_hash(&secret))
+            .await?
+            .filter(|c| !c.is_tester)
+            .ok_or(ServiceError::NotFound)?;
+    audit(tx, tenant_id, "client_secret_rotated", &client, actor).await?;
     Ok((client, secret))
 }
 

@@ -94,6 +94,20 @@ pub async fn create(
     input: &ConnectionInput,
     actor: &Actor,
 ) -> Result<ConnectionView, ServiceError> {
+    let mut tx = pool.begin().await?;
+    let view = create_in(&mut tx, sealer, tenant_id, input, actor).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// [`create`] inside the caller's transaction, which commits it.
+pub async fn create_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    sealer: &Sealer,
+    tenant_id: Uuid,
+    input: &ConnectionInput,
+    actor: &Actor,
+) -> Result<ConnectionView, ServiceError> {
     let name = ConnectionName::parse(
         input
             .name
@@ -134,9 +148,8 @@ pub async fn create(
             None => Value::Object(Default::default()),
         },
     };
-    let mut tx = pool.begin().await?;
     let connection = db::connections::insert(
-        &mut *tx,
+        &mut **tx,
         tenant_id,
         &connection_id,
         name.as_str(),
@@ -148,9 +161,8 @@ pub async fn create(
         ServiceError::Conflict("A connection with the same name already exists".into())
     })?;
     let enabled = input.enabled_clients.clone().unwrap_or_default();
-    set_enabled_in_tx(&mut tx, tenant_id, &connection_id, &enabled, true).await?;
-    audit(&mut tx, tenant_id, "connection_created", &connection, actor).await?;
-    tx.commit().await?;
+    set_enabled_in_tx(tx, tenant_id, &connection_id, &enabled, true).await?;
+    audit(tx, tenant_id, "connection_created", &connection, actor).await?;
     Ok(ConnectionView {
         connection,
         enabled_clients: sorted(enabled),

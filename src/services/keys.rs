@@ -54,10 +54,22 @@ pub async fn rotate_by(
     actor: &Actor,
 ) -> anyhow::Result<String> {
     let mut tx = pool.begin().await?;
-    db::signing_keys::retire_current(&mut *tx, tenant_id).await?;
-    let kid = create_current(&mut tx, sealer, tenant_id).await?;
+    let kid = rotate_by_in(&mut tx, sealer, tenant_id, actor).await?;
+    tx.commit().await?;
+    Ok(kid)
+}
+
+/// [`rotate_by`] inside the caller's transaction, which commits it.
+pub async fn rotate_by_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    sealer: &Sealer,
+    tenant_id: Uuid,
+    actor: &Actor,
+) -> anyhow::Result<String> {
+    db::signing_keys::retire_current(&mut **tx, tenant_id).await?;
+    let kid = create_current(tx, sealer, tenant_id).await?;
     db::events::record(
-        &mut *tx,
+        &mut **tx,
         tenant_id,
         &db::events::NewEvent {
             event_type: "signing_key_rotated",
@@ -68,7 +80,6 @@ pub async fn rotate_by(
         .by(actor),
     )
     .await?;
-    tx.commit().await?;
     Ok(kid)
 }
 

@@ -145,6 +145,41 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
 }
 
 #[tokio::test]
+async fn requests_racing_with_one_idempotency_key_do_the_work_once_and_share_its_answer() {
+    let api = Api::start().await;
+    let post = || {
+        api.request(Method::POST, "/clients")
+            .header("Idempotency-Key", "race")
+            .json(&serde_json::json!({"name": "raced", "app_type": "regular_web"}))
+    };
+    // The second claim of the key waits for the first request's transaction, then replays
+    // what it committed (work and answer are one transaction).
+    let answers = futures_util::future::join_all((0..6).map(|_| api.send(post()))).await;
+    for a in &answers {
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        assert_eq!(a.body["client_id"], answers[0].body["client_id"]);
+        assert_eq!(a.body["client_secret"], answers[0].body["client_secret"]);
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.header("idempotent-replayed").is_none())
+            .count(),
+        1,
+        "one did the work"
+    );
+    let made = api.get("/clients").await;
+    let raced = made
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "raced")
+        .count();
+    assert_eq!(raced, 1);
+}
+
+#[tokio::test]
 async fn an_idempotent_create_replays_the_secret_without_storing_it_in_the_clear() {
     let api = Api::start().await;
     let create = || {

@@ -244,6 +244,8 @@ async fn logins_and_writes_ride_through_a_killed_primary_and_a_switchover() {
         if *status == Some(201) {
             assert!(stored.contains(name), "acknowledged {name} was lost");
         }
+        let copies = stored.iter().filter(|s| *s == name).count();
+        assert!(copies <= 1, "{name} was created {copies} times");
     }
     // Every login that got a code was redeemed once, with its own grant.
     let logins = std::mem::take(&mut *logins.lock().unwrap());

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::{Postgres, Transaction};
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
@@ -129,15 +130,15 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     token.require("create:client_grants")?;
     let JsonBody { value, canonical } = JsonBody::read(&req, payload).await?;
-    let work = async {
-        let mut f = Fields::new(value, &["client_id", "audience", "scope"])?;
-        let client_id = f
-            .string("client_id", 64)?
-            .ok_or_else(|| FieldError::new("client_id", "is required"))?;
-        let audience = f
-            .string("audience", 600)?
-            .ok_or_else(|| FieldError::new("audience", "is required"))?;
-        let scope = scopes(&mut f)?.ok_or_else(|| FieldError::new("scope", "is required"))?;
+    let mut f = Fields::new(value, &["client_id", "audience", "scope"])?;
+    let client_id = f
+        .string("client_id", 64)?
+        .ok_or_else(|| FieldError::new("client_id", "is required"))?;
+    let audience = f
+        .string("audience", 600)?
+        .ok_or_else(|| FieldError::new("audience", "is required"))?;
+    let scope = scopes(&mut f)?.ok_or_else(|| FieldError::new("scope", "is required"))?;
+    let work = async |tx: &mut Transaction<'static, Postgres>| {
         let expected = token.tenant.management_audience();
         if audience != expected {
             return Err(FieldError::new(
@@ -146,8 +147,8 @@ pub async fn create(
             )
             .into());
         }
-        let grant = service::create_grant(
-            &state.pool,
+        let grant = service::create_grant_in(
+            tx,
             token.tenant_id(),
             &client_id,
             &audience,

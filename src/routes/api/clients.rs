@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::{Postgres, Transaction};
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
@@ -165,12 +166,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     token.require("create:clients")?;
     let JsonBody { value, canonical } = JsonBody::read(&req, payload).await?;
-    let work = async {
-        let input = input(value)?;
-        let (client, secret) =
-            service::create(&state.pool, token.tenant_id(), &input, &token.actor())
-                .await
-                .map_err(api)?;
+    let input = input(value)?;
+    let work = async |tx: &mut Transaction<'static, Postgres>| {
+        let (client, secret) = service::create_in(tx, token.tenant_id(), &input, &token.actor())
+            .await
+            .map_err(api)?;
         let location = token
             .tenant
             .url(&format!("api/v2/clients/{}", client.client_id));
@@ -252,9 +252,9 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     token.require("update:client_keys")?;
-    let work = async {
+    let work = async |tx: &mut Transaction<'static, Postgres>| {
         let (client, secret) =
-            service::rotate_secret(&state.pool, token.tenant_id(), &id, &token.actor())
+            service::rotate_secret_in(tx, token.tenant_id(), &id, &token.actor())
                 .await
                 .map_err(api)?;
         Ok(Reply::ok(client_json(&client, Some(&secret))).with_etag(tag(&client)))

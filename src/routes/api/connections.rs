@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::{Postgres, Transaction};
 
 use super::auth::ManagementToken;
 use super::body::{Fields, JsonBody};
@@ -204,17 +205,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     token.require("create:connections")?;
     let JsonBody { value, canonical } = JsonBody::read(&req, payload).await?;
-    let work = async {
-        let input = input(value)?;
-        let view = service::create(
-            &state.pool,
-            &state.sealer,
-            token.tenant_id(),
-            &input,
-            &token.actor(),
-        )
-        .await
-        .map_err(api)?;
+    let input = input(value)?;
+    let work = async |tx: &mut Transaction<'static, Postgres>| {
+        let view = service::create_in(tx, &state.sealer, token.tenant_id(), &input, &token.actor())
+            .await
+            .map_err(api)?;
         let location = token.tenant.url(&format!(
             "api/v2/connections/{}",
             view.connection.connection_id

@@ -1,20 +1,22 @@
 //! `Idempotency-Key` on POST: the first answer to a key is stored (sealed: a create answer may
-//! hold a client secret) and replayed with its status for a retry with the same body; the same
-//! key with another body is a 422, and a key whose first request is still running a 409.
-//! Keys are per calling application and forgotten after a day.
-
-use std::future::Future;
+//! hold a client secret) in the transaction of the work it answers, and replayed with its
+//! status for a retry with the same body; the same key with another body is a 422, and a
+//! request with a key whose first request is still running waits for it and gets its answer.
+//! Keys are per calling application and forgotten after a day. Every management POST runs its
+//! work here, in a transaction that waits out a failover (`db::retry`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use sqlx::{Postgres, Transaction};
 
 use super::auth::ManagementToken;
 use super::reply::{json_body, Reply};
 use crate::crypto::seal::SealContext;
 use crate::db;
+use crate::db::retry::patiently;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,51 +57,101 @@ fn request_hash(req: &HttpRequest, body: &[u8]) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-/// Runs `work` at most once per key: the first time, or not at all when replaying.
+/// Runs `work` in a transaction, at most once per key: the first time, or not at all when
+/// replaying. With a key, the answer is stored in the work's own transaction, so a retry after
+/// a lost commit (a failover) finds it and replays it: the whole attempt is repeated while the
+/// database is away (`db::retry`), exactly once in effect. Without a key, the work is
+/// repeated only when it failed before its commit; a commit whose outcome is unknown is a 503
+/// with `Retry-After` (the one request a failover may refuse).
 pub async fn once(
     state: &AppState,
     token: &ManagementToken,
     req: &HttpRequest,
     body: &[u8],
-    work: impl Future<Output = Result<Reply, ApiError>>,
+    work: impl AsyncFn(&mut Transaction<'static, Postgres>) -> Result<Reply, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    let patience = state.settings.db_retry_budget;
     let Some(key) = key_of(req)? else {
-        return work.await.map(Reply::into_response);
+        let (tx, reply) = patiently(patience, |_| async {
+            let mut tx = state.pool.begin().await?;
+            let reply = work(&mut tx).await?;
+            Ok::<_, ApiError>((tx, reply))
+        })
+        .await?;
+        tx.commit().await?;
+        return Ok(reply.into_response());
     };
-    let tenant_id = token.tenant_id();
     let stored_key = format!("{}:{key}", token.client_id());
     let hash = request_hash(req, body);
-    if !db::idempotency::claim(&state.pool, tenant_id, &stored_key, &hash).await? {
-        return replay(state, token, &stored_key, &hash).await;
+    patiently(patience, |_| {
+        attempt(state, token, &stored_key, &hash, &work)
+    })
+    .await
+}
+
+/// One attempt of a keyed write: claim, work, answer, commit; or the stored answer.
+async fn attempt(
+    state: &AppState,
+    token: &ManagementToken,
+    stored_key: &str,
+    hash: &[u8],
+    work: &impl AsyncFn(&mut Transaction<'static, Postgres>) -> Result<Reply, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = token.tenant_id();
+    let mut tx = state.pool.begin().await?;
+    if !db::idempotency::claim(&mut tx, tenant_id, stored_key, hash).await? {
+        // Answered already: by an earlier attempt whose commit's answer was lost, or by
+        // another request with this key (whose transaction the claim waited for).
+        drop(tx);
+        return replay(state, token, stored_key, hash).await;
     }
-    let result = work.await;
-    let reply = match &result {
-        Ok(reply) => reply.clone(),
-        Err(e) => Reply::from_error(e),
+    match work(&mut tx).await {
+        Ok(reply) => {
+            let (status, sealed) = sealed_answer(state, token, stored_key, &reply);
+            db::idempotency::answer(&mut *tx, tenant_id, stored_key, status, sealed.as_bytes())
+                .await?;
+            tx.commit().await?;
+            Ok(reply.into_response())
+        }
+        // Worth retrying (or a bug): nothing is stored, so the next attempt runs for real.
+        Err(e) if e.status.is_server_error() => Err(e),
+        Err(e) => {
+            // A refusal did nothing (its transaction is rolled back); its answer is kept on its
+            // own, so a retry with this key gets the same refusal.
+            drop(tx);
+            let reply = Reply::from_error(&e);
+            let (status, sealed) = sealed_answer(state, token, stored_key, &reply);
+            db::idempotency::remember(
+                &state.pool,
+                tenant_id,
+                stored_key,
+                hash,
+                status,
+                sealed.as_bytes(),
+            )
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+/// The answer as stored: its status, and the rest sealed (a create answer may hold a secret).
+fn sealed_answer(
+    state: &AppState,
+    token: &ManagementToken,
+    stored_key: &str,
+    reply: &Reply,
+) -> (i32, String) {
+    let answer = StoredAnswer {
+        body: reply.body.clone(),
+        etag: reply.etag.clone(),
+        location: reply.location.clone(),
     };
-    if reply.status.is_server_error() {
-        // Worth retrying: let the next attempt with this key run for real.
-        db::idempotency::release(&state.pool, tenant_id, &stored_key).await?;
-    } else {
-        let answer = StoredAnswer {
-            body: reply.body,
-            etag: reply.etag,
-            location: reply.location,
-        };
-        let sealed = state.sealer.seal(
-            json_body(&answer).to_string().as_bytes(),
-            &SealContext::idempotent_answer(token.tenant_id(), &stored_key),
-        );
-        db::idempotency::answer(
-            &state.pool,
-            tenant_id,
-            &stored_key,
-            i32::from(reply.status.as_u16()),
-            sealed.as_bytes(),
-        )
-        .await?;
-    }
-    result.map(Reply::into_response)
+    let sealed = state.sealer.seal(
+        json_body(&answer).to_string().as_bytes(),
+        &SealContext::idempotent_answer(token.tenant_id(), stored_key),
+    );
+    (i32::from(reply.status.as_u16()), sealed)
 }
 
 async fn replay(

@@ -8,6 +8,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use sqlx::{Postgres, Transaction};
 
 use super::auth::ManagementToken;
 use super::idempotency;
@@ -118,15 +119,11 @@ pub async fn rotate(
 ) -> Result<HttpResponse, ApiError> {
     token.require("create:signing_keys")?;
     token.require("update:signing_keys")?;
-    let work = async {
-        let kid = services::keys::rotate_by(
-            &state.pool,
-            &state.sealer,
-            token.tenant_id(),
-            &token.actor(),
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let work = async |tx: &mut Transaction<'static, Postgres>| {
+        let kid =
+            services::keys::rotate_by_in(tx, &state.sealer, token.tenant_id(), &token.actor())
+                .await
+                .map_err(ApiError::internal)?;
         Ok(Reply::created(json_body(&RotatedKey { kid })))
     };
     idempotency::once(&state, &token, &req, b"", work).await

@@ -14,6 +14,7 @@ mod keys;
 mod logs;
 mod openapi;
 mod paging;
+mod patient_reads;
 mod reply;
 mod stats;
 mod users;
@@ -67,14 +68,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/connections",
                 vec![
-                    (M::GET, web::get().to(connections::list)),
+                    (M::GET, patient_reads::get(connections::list)),
                     (M::POST, web::post().to(connections::create)),
                 ],
             ))
             .service(resource(
                 "/connections/{id}",
                 vec![
-                    (M::GET, web::get().to(connections::get)),
+                    (M::GET, patient_reads::get(connections::get)),
                     (M::PATCH, web::patch().to(connections::update)),
                     (M::DELETE, web::delete().to(connections::delete)),
                 ],
@@ -82,25 +83,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/connections/{id}/clients",
                 vec![
-                    (M::GET, web::get().to(connection_clients::list)),
+                    (M::GET, patient_reads::get(connection_clients::list)),
                     (M::PATCH, web::patch().to(connection_clients::update)),
                 ],
             ))
             .service(resource(
                 "/connections/{id}/status",
-                vec![(M::GET, web::get().to(connections::status))],
+                vec![(M::GET, patient_reads::get(connections::status))],
             ))
             .service(resource(
                 "/clients",
                 vec![
-                    (M::GET, web::get().to(clients::list)),
+                    (M::GET, patient_reads::get(clients::list)),
                     (M::POST, web::post().to(clients::create)),
                 ],
             ))
             .service(resource(
                 "/clients/{id}",
                 vec![
-                    (M::GET, web::get().to(clients::get)),
+                    (M::GET, patient_reads::get(clients::get)),
                     (M::PATCH, web::patch().to(clients::update)),
                     (M::DELETE, web::delete().to(clients::delete)),
                 ],
@@ -112,46 +113,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/client-grants",
                 vec![
-                    (M::GET, web::get().to(client_grants::list)),
+                    (M::GET, patient_reads::get(client_grants::list)),
                     (M::POST, web::post().to(client_grants::create)),
                 ],
             ))
             .service(resource(
                 "/client-grants/{id}",
                 vec![
-                    (M::GET, web::get().to(client_grants::get)),
+                    (M::GET, patient_reads::get(client_grants::get)),
                     (M::PATCH, web::patch().to(client_grants::update)),
                     (M::DELETE, web::delete().to(client_grants::delete)),
                 ],
             ))
             .service(resource(
                 "/users",
-                vec![(M::GET, web::get().to(users::list))],
+                vec![(M::GET, patient_reads::get(users::list))],
             ))
             .service(resource(
                 "/users-by-email",
-                vec![(M::GET, web::get().to(users::by_email))],
+                vec![(M::GET, patient_reads::get(users::by_email))],
             ))
             .service(resource(
                 "/users/{id}",
                 vec![
-                    (M::GET, web::get().to(users::get)),
+                    (M::GET, patient_reads::get(users::get)),
                     (M::PATCH, web::patch().to(users::update)),
                     (M::DELETE, web::delete().to(users::delete)),
                 ],
             ))
             .service(resource(
                 "/users/{id}/logs",
-                vec![(M::GET, web::get().to(logs::for_user))],
+                vec![(M::GET, patient_reads::get(logs::for_user))],
             ))
-            .service(resource("/logs", vec![(M::GET, web::get().to(logs::list))]))
+            .service(resource(
+                "/logs",
+                vec![(M::GET, patient_reads::get(logs::list))],
+            ))
             .service(resource(
                 "/logs/{id}",
-                vec![(M::GET, web::get().to(logs::get))],
+                vec![(M::GET, patient_reads::get(logs::get))],
             ))
             .service(resource(
                 "/keys/signing",
-                vec![(M::GET, web::get().to(keys::list))],
+                vec![(M::GET, patient_reads::get(keys::list))],
             ))
             .service(resource(
                 "/keys/signing/rotate",
@@ -159,7 +163,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ))
             .service(resource(
                 "/keys/signing/{kid}",
-                vec![(M::GET, web::get().to(keys::get))],
+                vec![(M::GET, patient_reads::get(keys::get))],
             ))
             .service(resource(
                 "/keys/signing/{kid}/revoke",
@@ -167,11 +171,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ))
             .service(resource(
                 "/stats/active-users",
-                vec![(M::GET, web::get().to(stats::active_users))],
+                vec![(M::GET, patient_reads::get(stats::active_users))],
             ))
             .service(resource(
                 "/stats/daily",
-                vec![(M::GET, web::get().to(stats::daily))],
+                vec![(M::GET, patient_reads::get(stats::daily))],
             ))
             .default_service(web::to(not_found)),
     );

@@ -1,5 +1,6 @@
 //! The database: migrations from empty and again, `tenant_id` leading every tenant-owned
-//! primary key, and data-layer queries that never see another tenant's rows.
+//! primary key, data-layer queries that never see another tenant's rows, and the log's
+//! waiting events written out when a node stops.
 
 use gatehouse::services::{self, Actor};
 
@@ -111,4 +112,84 @@ async fn data_layer_queries_of_one_tenant_never_see_another_tenants_rows() {
     .unwrap_err();
     assert!(matches!(err, services::ServiceError::Invalid(_)));
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn events_still_waiting_when_a_node_stops_are_written_out_once_with_their_own_time() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use gatehouse::db::events::NewEvent;
+    use gatehouse::deferred_events::DeferredEvents;
+
+    let app = spawn_app().await;
+    let tenant = app.create_tenant("acme").await;
+    let deferred = Arc::new(DeferredEvents::default());
+    // A worker recorded them while the database was away, then stopped (its runtime ended
+    // with the batch unwritten).
+    let happened = chrono::Utc::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let worker = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            worker.block_on(async {
+                let away = sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy("postgres://nobody@192.0.2.1:5432/nothing")
+                    .unwrap();
+                for i in 0..3 {
+                    let event = NewEvent {
+                        event_type: "client_credentials_exchanged",
+                        description: format!("grant {i}"),
+                        ..Default::default()
+                    };
+                    deferred.record(&away, tenant.tenant_id, event);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            });
+        });
+    });
+    assert_eq!(deferred.waiting(), 3);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The stopping node writes them out through its own pool, in order, with their own time.
+    assert_eq!(
+        deferred.write_out(&app.pool, Duration::from_secs(10)).await,
+        3
+    );
+    assert_eq!((deferred.waiting(), deferred.dropped()), (0, 0));
+    let stored: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT description, at FROM events WHERE tenant_id = $1
+           AND type = 'client_credentials_exchanged' ORDER BY at",
+    )
+    .bind(tenant.tenant_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let names: Vec<&str> = stored.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(names, ["grant 0", "grant 1", "grant 2"]);
+    assert!(stored
+        .iter()
+        .all(|(_, at)| (*at - happened).num_milliseconds().abs() < 1_000));
+    // A batch written again (its first answer lost) stores nothing twice.
+    let again = NewEvent {
+        event_type: "client_credentials_exchanged",
+        description: "grant again".into(),
+        ..Default::default()
+    };
+    let rows = [(tenant.tenant_id, uuid::Uuid::new_v4(), &again, happened)];
+    for _ in 0..2 {
+        gatehouse::db::events::record_batch(&app.pool, &rows)
+            .await
+            .unwrap();
+    }
+    let copies: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE tenant_id = $1 AND description = 'grant again'",
+    )
+    .bind(tenant.tenant_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(copies, 1);
 }
