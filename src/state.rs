@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use crate::cache::ConfigCache;
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
-use crate::crypto::signing::SigningKey;
+use crate::crypto::signing::{SigningAlg, SigningKey};
 use crate::providers::upstream_http::UpstreamClient;
 
 /// Entries per cached kind (hosts, clients, connections, keys).
@@ -100,10 +100,10 @@ impl AppState {
         }
     }
 
-    /// The tenant's current signing key, parsed once per node.
+    /// The tenant's current RS256 signing key, parsed once per node.
     pub async fn signing_key(&self, tenant_id: uuid::Uuid) -> anyhow::Result<Arc<SigningKey>> {
         self.cache
-            .signing_key(&self.pool, &self.sealer, tenant_id)
+            .signing_key(&self.pool, &self.sealer, tenant_id, SigningAlg::Rs256)
             .await
     }
 }

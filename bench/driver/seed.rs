@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context};
 use gatehouse::config::Settings;
 use gatehouse::crypto::random::{id_with_prefix, opaque_token, token_hash};
 use gatehouse::crypto::seal::{SealContext, Sealer};
-use gatehouse::crypto::signing::{generate_key, GeneratedKey};
+use gatehouse::crypto::signing::{generate_key, GeneratedKey, SigningAlg};
 use gatehouse::services::clients::{ClientInput, MANAGEMENT_SCOPES};
 use gatehouse::services::connections::ConnectionInput;
 use gatehouse::services::Actor;
@@ -157,7 +157,7 @@ pub struct BulkTenant {
 /// `count` RSA keys, generated in parallel.
 pub async fn generate_keys(count: usize) -> anyhow::Result<Vec<GeneratedKey>> {
     let tasks: Vec<_> = (0..count)
-        .map(|_| tokio::task::spawn_blocking(generate_key))
+        .map(|_| tokio::task::spawn_blocking(|| generate_key(SigningAlg::Rs256)))
         .collect();
     let mut keys = Vec::new();
     for t in tasks {

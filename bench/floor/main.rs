@@ -22,7 +22,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Parser;
-use gatehouse::crypto::signing::{generate_key, SigningKey};
+use gatehouse::crypto::signing::{generate_key, SigningAlg, SigningKey};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -192,9 +192,9 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let per_worker = args.db_max_connections.div_ceil(workers as u32).max(1);
     let key = args.sign.then(|| {
-        let generated = generate_key();
+        let generated = generate_key(SigningAlg::Rs256);
         Arc::new(
-            SigningKey::from_pkcs8(&generated.kid, &generated.pkcs8_der)
+            SigningKey::from_pkcs8(&generated.kid, SigningAlg::Rs256, &generated.pkcs8_der)
                 .expect("a generated key parses"),
         )
     });

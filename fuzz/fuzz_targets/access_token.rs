@@ -5,27 +5,30 @@
 
 use std::sync::OnceLock;
 
-use gatehouse::crypto::signing::generate_key;
+use gatehouse::crypto::signing::{generate_key, SigningAlg, VerifyingKey};
 use gatehouse::services::tokens::{check_header, verify_with_key};
-use jsonwebtoken::DecodingKey;
 use libfuzzer_sys::fuzz_target;
 
-fn key() -> &'static DecodingKey {
-    static KEY: OnceLock<DecodingKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let jwk: jsonwebtoken::jwk::Jwk =
-            serde_json::from_value(generate_key().public_jwk).expect("a JWK");
-        DecodingKey::from_jwk(&jwk).expect("a key")
+/// A key of each algorithm Gatehouse signs with.
+fn keys() -> &'static [VerifyingKey] {
+    static KEYS: OnceLock<Vec<VerifyingKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        SigningAlg::ALL
+            .into_iter()
+            .map(|alg| VerifyingKey::from_jwk(&generate_key(alg).public_jwk).expect("a key"))
+            .collect()
     })
 }
 
 fuzz_target!(|token: &str| {
     let _ = check_header(token);
-    assert!(verify_with_key(
-        token,
-        key(),
-        "https://acme.example/",
-        "https://acme.example/api/v2/"
-    )
-    .is_err());
+    for key in keys() {
+        assert!(verify_with_key(
+            token,
+            key,
+            "https://acme.example/",
+            "https://acme.example/api/v2/"
+        )
+        .is_err());
+    }
 });

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::crypto::claims::AccessClaims;
 use crate::crypto::seal::{SealContext, Sealer};
-use crate::crypto::signing::SigningKey;
+use crate::crypto::signing::{SigningAlg, SigningKey};
 use crate::db;
 use crate::db::client_grants::ClientGrant;
 use crate::db::clients::Client;
@@ -75,7 +75,7 @@ pub struct ConfigCache {
     verified_tokens: Keyed<(Uuid, [u8; 32]), Arc<AccessClaims>>,
     connections_by_name: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
     connections_by_id: Keyed<(Uuid, String), Option<Arc<LiveConnection>>>,
-    signing_keys: Keyed<Uuid, Arc<SigningKey>>,
+    signing_keys: Keyed<(Uuid, SigningAlg), Arc<SigningKey>>,
     published_keys: Keyed<Uuid, Arc<Vec<StoredKey>>>,
     /// The published keys parsed for verification.
     pub verifying_keys: VerifyingKeys,
@@ -93,6 +93,11 @@ pub struct ConfigCache {
     patience: Duration,
     pub stats: CacheStats,
 }
+
+/// The tenant has no current key for this algorithm (none of its applications used it yet).
+#[derive(Debug, thiserror::Error)]
+#[error("the tenant has no current {0} signing key")]
+pub struct NoCurrentKey(pub SigningAlg);
 
 /// The generation key of host routing (tenants and their domains).
 const HOSTS: Uuid = Uuid::nil();
@@ -383,22 +388,24 @@ impl ConfigCache {
         .await
     }
 
-    /// The tenant's current signing key, opened and parsed.
+    /// The tenant's current signing key for `alg`, opened and parsed. [`NoCurrentKey`] when
+    /// the tenant has none for that algorithm yet (`services::keys::ensure_current` makes it).
     pub async fn signing_key(
         &self,
         pool: &PgPool,
         sealer: &Sealer,
         tenant_id: Uuid,
+        alg: SigningAlg,
     ) -> anyhow::Result<Arc<SigningKey>> {
-        self.cached(&self.signing_keys, tenant_id, tenant_id, || async {
-            let stored = db::signing_keys::current(pool, tenant_id)
+        self.cached(&self.signing_keys, tenant_id, (tenant_id, alg), || async {
+            let stored = db::signing_keys::current(pool, tenant_id, alg.as_str())
                 .await?
-                .ok_or_else(|| anyhow::anyhow!("tenant has no current signing key"))?;
+                .ok_or(NoCurrentKey(alg))?;
             let der = sealer.open(
                 &stored.private_key_sealed,
                 &SealContext::signing_key(tenant_id, &stored.kid),
             )?;
-            Ok(Arc::new(SigningKey::from_pkcs8(&stored.kid, &der)?))
+            Ok(Arc::new(SigningKey::from_pkcs8(&stored.kid, alg, &der)?))
         })
         .await
     }

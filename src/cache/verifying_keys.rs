@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::DecodingKey;
 use uuid::Uuid;
 
+use crate::crypto::signing::VerifyingKey;
 use crate::db::signing_keys::StoredKey;
 
 /// More parsed keys than this and the map starts again (keys are cheap to parse again; a
@@ -15,12 +15,12 @@ const MAX_PARSED: usize = 10_000;
 
 #[derive(Default)]
 pub struct VerifyingKeys {
-    parsed: RwLock<HashMap<(Uuid, String), Arc<DecodingKey>>>,
+    parsed: RwLock<HashMap<(Uuid, String), Arc<VerifyingKey>>>,
 }
 
 impl VerifyingKeys {
     /// The verifying key of one of the tenant's published keys.
-    pub fn of(&self, tenant_id: Uuid, stored: &StoredKey) -> anyhow::Result<Arc<DecodingKey>> {
+    pub fn of(&self, tenant_id: Uuid, stored: &StoredKey) -> anyhow::Result<Arc<VerifyingKey>> {
         let cache_key = (tenant_id, stored.kid.clone());
         if let Some(key) = self
             .parsed
@@ -30,8 +30,7 @@ impl VerifyingKeys {
         {
             return Ok(key.clone());
         }
-        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(stored.public_jwk.clone())?;
-        let key = Arc::new(DecodingKey::from_jwk(&jwk)?);
+        let key = Arc::new(VerifyingKey::from_jwk(&stored.public_jwk)?);
         let mut parsed = self.parsed.write().unwrap_or_else(|e| e.into_inner());
         if parsed.len() > MAX_PARSED {
             parsed.clear();

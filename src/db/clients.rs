@@ -19,6 +19,8 @@ pub struct Client {
     pub token_endpoint_auth_method: String,
     pub is_first_party: bool,
     pub is_tester: bool,
+    /// Its tokens' signing algorithm (`jwt_configuration.alg`); `None`: the tenant's default.
+    pub signing_alg: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,6 +38,7 @@ pub struct ClientFields {
     pub grant_types: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub is_first_party: bool,
+    pub signing_alg: Option<String>,
 }
 
 pub async fn insert(
@@ -49,11 +52,12 @@ pub async fn insert(
     sqlx::query_as!(
         Client,
         "INSERT INTO clients (tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
-            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, is_tester)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method, is_first_party, is_tester,
+            signing_alg)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at",
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at",
         tenant_id,
         client_id,
         fields.name,
@@ -67,6 +71,7 @@ pub async fn insert(
         fields.token_endpoint_auth_method,
         fields.is_first_party,
         is_tester,
+        fields.signing_alg.as_deref(),
     )
     .fetch_one(db)
     .await
@@ -81,7 +86,7 @@ pub async fn by_id(
         Client,
         "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at
          FROM clients WHERE tenant_id = $1 AND client_id = $2",
         tenant_id,
         client_id,
@@ -100,7 +105,7 @@ pub async fn by_id_for_update(
         Client,
         "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at
          FROM clients WHERE tenant_id = $1 AND client_id = $2 FOR UPDATE",
         tenant_id,
         client_id,
@@ -132,7 +137,7 @@ pub async fn tester(
         Client,
         "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at
          FROM clients WHERE tenant_id = $1 AND is_tester",
         tenant_id,
     )
@@ -161,7 +166,7 @@ pub async fn page(
         Client,
         "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at
          FROM clients WHERE tenant_id = $1 AND NOT is_tester
          ORDER BY created_at, client_id OFFSET $2 LIMIT $3",
         tenant_id,
@@ -183,7 +188,7 @@ pub async fn after(
         Client,
         "SELECT tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at
          FROM clients WHERE tenant_id = $1 AND NOT is_tester AND client_id > $2
          ORDER BY client_id LIMIT $3",
         tenant_id,
@@ -207,12 +212,12 @@ pub async fn update(
         Client,
         "UPDATE clients SET name = $4, description = $5, app_type = $6, callbacks = $7,
             allowed_logout_urls = $8, web_origins = $9, grant_types = $10,
-            token_endpoint_auth_method = $11, is_first_party = $12,
+            token_endpoint_auth_method = $11, is_first_party = $12, signing_alg = $13,
             version = version + 1, updated_at = now()
          WHERE tenant_id = $1 AND client_id = $2 AND version = $3
          RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at",
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at",
         tenant_id,
         client_id,
         expected_version,
@@ -225,6 +230,7 @@ pub async fn update(
         &fields.grant_types,
         fields.token_endpoint_auth_method,
         fields.is_first_party,
+        fields.signing_alg.as_deref(),
     )
     .fetch_optional(db)
     .await
@@ -242,7 +248,7 @@ pub async fn set_secret_hash(
          WHERE tenant_id = $1 AND client_id = $2
          RETURNING tenant_id, client_id, name, description, app_type, secret_hash, callbacks,
             allowed_logout_urls, web_origins, grant_types, token_endpoint_auth_method,
-            is_first_party, is_tester, version, created_at, updated_at",
+            is_first_party, is_tester, signing_alg, version, created_at, updated_at",
         tenant_id,
         client_id,
         secret_hash,

@@ -1,4 +1,4 @@
-//! Per-tenant RS256 signing keys (private halves sealed).
+//! Per-tenant signing keys, one current key per algorithm in use (private halves sealed).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -7,6 +7,8 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct StoredKey {
     pub kid: String,
+    /// The one algorithm it signs with (`RS256`, `PS256`, `ES256`).
+    pub alg: String,
     pub private_key_sealed: String,
     pub public_jwk: serde_json::Value,
     pub state: String,
@@ -15,49 +17,80 @@ pub struct StoredKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A new key to store as the current one for its algorithm.
+pub struct NewKey<'a> {
+    pub kid: &'a str,
+    pub alg: &'a str,
+    pub private_key_sealed: &'a str,
+    pub public_jwk: &'a serde_json::Value,
+}
+
+/// Stores `key` as the current key of its algorithm, unless the tenant has one already
+/// (another node made it first); true when stored.
 pub async fn insert_current(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    kid: &str,
-    private_key_sealed: &str,
-    public_jwk: &serde_json::Value,
+    key: &NewKey<'_>,
+) -> Result<bool, sqlx::Error> {
+    let stored = sqlx::query!(
+        "INSERT INTO signing_keys (tenant_id, kid, alg, private_key_sealed, public_jwk, state)
+         VALUES ($1, $2, $3, $4, $5, 'current')
+         ON CONFLICT (tenant_id, alg) WHERE state = 'current' DO NOTHING",
+        tenant_id,
+        key.kid,
+        key.alg,
+        key.private_key_sealed,
+        key.public_jwk,
+    )
+    .execute(db)
+    .await?;
+    Ok(stored.rows_affected() == 1)
+}
+
+/// Marks the current key of `alg` as previous (still published, no longer signing).
+pub async fn retire_current(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    alg: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO signing_keys (tenant_id, kid, private_key_sealed, public_jwk, state)
-         VALUES ($1, $2, $3, $4, 'current')",
-        tenant_id,
-        kid,
-        private_key_sealed,
-        public_jwk,
-    )
-    .execute(db)
-    .await
-    .map(|_| ())
-}
-
-/// Marks the current key as previous (still published, no longer signing).
-pub async fn retire_current(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!(
         "UPDATE signing_keys SET state = 'previous', retired_at = now()
-         WHERE tenant_id = $1 AND state = 'current'",
+         WHERE tenant_id = $1 AND alg = $2 AND state = 'current'",
         tenant_id,
+        alg,
     )
     .execute(db)
     .await
     .map(|_| ())
 }
 
+/// The key that signs with `alg` now.
 pub async fn current(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
+    alg: &str,
 ) -> Result<Option<StoredKey>, sqlx::Error> {
     sqlx::query_as!(
         StoredKey,
-        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
-         FROM signing_keys WHERE tenant_id = $1 AND state = 'current'",
+        "SELECT kid, alg, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+         FROM signing_keys WHERE tenant_id = $1 AND alg = $2 AND state = 'current'",
         tenant_id,
+        alg,
     )
     .fetch_optional(db)
+    .await
+}
+
+/// The algorithms the tenant has a current key for.
+pub async fn current_algs(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT alg FROM signing_keys WHERE tenant_id = $1 AND state = 'current' ORDER BY alg DESC",
+        tenant_id,
+    )
+    .fetch_all(db)
     .await
 }
 
@@ -70,7 +103,7 @@ pub async fn published(
 ) -> Result<Vec<StoredKey>, sqlx::Error> {
     sqlx::query_as!(
         StoredKey,
-        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+        "SELECT kid, alg, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
          FROM signing_keys
          WHERE tenant_id = $1
            AND (state = 'current' OR (state = 'previous' AND retired_at > now() - make_interval(secs => $2)))
@@ -85,7 +118,7 @@ pub async fn published(
 pub async fn all(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<Vec<StoredKey>, sqlx::Error> {
     sqlx::query_as!(
         StoredKey,
-        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+        "SELECT kid, alg, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
          FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC",
         tenant_id,
     )
@@ -116,7 +149,7 @@ pub async fn revoke(
         StoredKey,
         "UPDATE signing_keys SET state = 'revoked', revoked_at = now()
          WHERE tenant_id = $1 AND kid = $2 AND state = 'previous'
-         RETURNING kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at",
+         RETURNING kid, alg, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at",
         tenant_id,
         kid,
     )
@@ -127,7 +160,7 @@ pub async fn revoke(
     }
     let key = sqlx::query_as!(
         StoredKey,
-        "SELECT kid, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
+        "SELECT kid, alg, private_key_sealed, public_jwk, state, created_at, retired_at, revoked_at
          FROM signing_keys WHERE tenant_id = $1 AND kid = $2",
         tenant_id,
         kid,

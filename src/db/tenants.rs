@@ -9,6 +9,8 @@ pub struct Tenant {
     pub tenant_id: Uuid,
     pub slug: String,
     pub display_name: String,
+    /// The signing algorithm of applications that name none (`RS256`, `PS256`, `ES256`).
+    pub signing_alg: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -21,7 +23,7 @@ pub async fn insert(
     sqlx::query_as!(
         Tenant,
         "INSERT INTO tenants (tenant_id, slug, display_name) VALUES ($1, $2, $3)
-         RETURNING tenant_id, slug, display_name, created_at",
+         RETURNING tenant_id, slug, display_name, signing_alg, created_at",
         tenant_id,
         slug,
         display_name,
@@ -72,7 +74,7 @@ pub async fn domains(db: impl PgExecutor<'_>, tenant_id: Uuid) -> Result<Vec<Str
 pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> Result<Option<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,
-        "SELECT tenant_id, slug, display_name, created_at FROM tenants WHERE slug = $1",
+        "SELECT tenant_id, slug, display_name, signing_alg, created_at FROM tenants WHERE slug = $1",
         slug,
     )
     .fetch_optional(db)
@@ -85,7 +87,7 @@ pub async fn by_id(
 ) -> Result<Option<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,
-        "SELECT tenant_id, slug, display_name, created_at FROM tenants WHERE tenant_id = $1",
+        "SELECT tenant_id, slug, display_name, signing_alg, created_at FROM tenants WHERE tenant_id = $1",
         tenant_id,
     )
     .fetch_optional(db)
@@ -98,7 +100,7 @@ pub async fn by_custom_domain(
 ) -> Result<Option<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,
-        "SELECT t.tenant_id, t.slug, t.display_name, t.created_at
+        "SELECT t.tenant_id, t.slug, t.display_name, t.signing_alg, t.created_at
          FROM tenant_domains d JOIN tenants t USING (tenant_id) WHERE d.domain = $1",
         domain,
     )
@@ -109,7 +111,7 @@ pub async fn by_custom_domain(
 pub async fn list(db: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,
-        "SELECT tenant_id, slug, display_name, created_at FROM tenants ORDER BY slug"
+        "SELECT tenant_id, slug, display_name, signing_alg, created_at FROM tenants ORDER BY slug"
     )
     .fetch_all(db)
     .await
@@ -128,4 +130,20 @@ pub async fn update_display_name(
     .execute(db)
     .await
     .map(|_| ())
+}
+
+/// Sets the tenant's default signing algorithm; false when there is no such tenant.
+pub async fn set_signing_alg(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    alg: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE tenants SET signing_alg = $2 WHERE tenant_id = $1",
+        tenant_id,
+        alg,
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }

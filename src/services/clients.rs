@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use crate::crypto::random::{id_with_prefix, opaque_token, token_hash};
+use crate::crypto::signing::SigningAlg;
 use crate::db;
 use crate::db::clients::{Client, ClientFields};
 use crate::domain::{
@@ -51,6 +52,9 @@ pub struct ClientInput {
     pub grant_types: Option<Vec<String>>,
     pub token_endpoint_auth_method: Option<String>,
     pub is_first_party: Option<bool>,
+    /// `jwt_configuration.alg`: the algorithm its tokens are signed with; `Some(None)` goes
+    /// back to the tenant's default.
+    pub signing_alg: Option<Option<String>>,
 }
 
 /// Validates `input` over `base` (defaults on create, the stored client on update).
@@ -156,7 +160,28 @@ fn validate(input: &ClientInput, base: Option<&Client>) -> Result<ClientFields, 
             .is_first_party
             .or(base.map(|c| c.is_first_party))
             .unwrap_or(true),
+        signing_alg: match (&input.signing_alg, base) {
+            (Some(Some(alg)), _) => Some(signing_alg("jwt_configuration.alg", alg)?),
+            (Some(None), _) | (None, None) => None,
+            (None, Some(c)) => c.signing_alg.clone(),
+        },
     })
+}
+
+/// A signing algorithm Gatehouse signs with, by its JWA name.
+pub fn signing_alg(field: &str, name: &str) -> Result<String, FieldError> {
+    SigningAlg::parse(name)
+        .map(|a| a.as_str().to_owned())
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!(
+                    "must be one of {} (HS256 is not offered: a shared secret would let every \
+                     holder of it forge tokens)",
+                    SigningAlg::names().join(", ")
+                ),
+            )
+        })
 }
 
 /// A new client secret: shown once, stored as its SHA-256.

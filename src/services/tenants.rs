@@ -3,6 +3,8 @@
 
 use uuid::Uuid;
 
+use crate::crypto::signing::SigningAlg;
+
 use super::{Actor, ServiceError};
 use crate::config::Settings;
 use crate::crypto::seal::Sealer;
@@ -60,7 +62,8 @@ pub async fn create(
                 ))
             })?;
     }
-    crate::services::keys::create_current(&mut tx, sealer, tenant.tenant_id).await?;
+    crate::services::keys::create_current(&mut tx, sealer, tenant.tenant_id, SigningAlg::Rs256)
+        .await?;
     let tester = ClientFields {
         name: "Gatehouse tester".into(),
         description: "Built-in client behind the dashboard's Try button".into(),
@@ -71,6 +74,7 @@ pub async fn create(
         grant_types: vec!["authorization_code".into()],
         token_endpoint_auth_method: "none".into(),
         is_first_party: true,
+        signing_alg: None,
     };
     let tester_id = crate::crypto::random::id_with_prefix("", 32);
     db::clients::insert(&mut *tx, tenant.tenant_id, &tester_id, &tester, None, true).await?;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::Validation;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::cache::ConfigCache;
 use crate::crypto::seal::{SealContext, Sealer};
+use crate::crypto::signing::{SigningAlg, VerifyingKey};
 use crate::services::hosts::TenantHost;
 
 pub use crate::crypto::claims::{
@@ -105,22 +106,26 @@ pub async fn verify_access_token(
     }
     let version = cache.version(tenant.id());
     let kid = check_header(token)?;
-    let key = decoding_key(cache, pool, tenant.id(), &kid).await?;
+    let key = verifying_key(cache, pool, tenant.id(), &kid).await?;
     let claims = verify_with_key(token, &key, tenant.issuer.as_str(), audience)?;
     cache.remember_verified(tenant.id(), digest, version, Arc::new(claims.clone()));
     Ok(claims)
 }
 
-/// The checks made before any key is looked up: size, a well-formed header, RS256 only, no
-/// header naming its own key, the access token `typ`. Returns the `kid` to look up.
+/// The checks made before any key is looked up: size, a well-formed header, an algorithm
+/// Gatehouse signs with (RS256, PS256, ES256: never `none` or HMAC), no header naming its own
+/// key, the access token `typ`. Returns the `kid` to look up; that key's own algorithm must
+/// then be the header's ([`verify_with_key`]).
 pub fn check_header(token: &str) -> Result<String, Rejection> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Rejection::Invalid("token too large"));
     }
     let header =
         jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid("malformed token"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(Rejection::Invalid("only RS256 tokens are accepted"));
+    if SigningAlg::of_header(header.alg).is_none() {
+        return Err(Rejection::Invalid(
+            "only RS256, PS256 and ES256 tokens are accepted",
+        ));
     }
     if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some()
     {
@@ -133,29 +138,32 @@ pub fn check_header(token: &str) -> Result<String, Rejection> {
 }
 
 /// Checks signature, issuer, audience and expiry of a token whose header passed
-/// [`check_header`], with the key its `kid` named.
+/// [`check_header`], with the key its `kid` named, under that key's one algorithm: a header
+/// naming another (an ES256 key's token presented as RS256, say) is refused.
 pub fn verify_with_key(
     token: &str,
-    key: &DecodingKey,
+    key: &VerifyingKey,
     issuer: &str,
     audience: &str,
 ) -> Result<AccessClaims, Rejection> {
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(key.alg.verifying());
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = LEEWAY_SECONDS;
-    let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        Rejection::Invalid(match e.kind() {
-            ErrorKind::ExpiredSignature => "token expired",
-            ErrorKind::InvalidIssuer => "token issued by another issuer",
-            ErrorKind::InvalidAudience => "token is for another audience",
-            ErrorKind::InvalidSignature => "invalid signature",
-            ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
-            _ => "invalid token",
-        })
-    })?;
+    let data =
+        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            Rejection::Invalid(match e.kind() {
+                ErrorKind::InvalidAlgorithm => "token signed with another algorithm than its key's",
+                ErrorKind::ExpiredSignature => "token expired",
+                ErrorKind::InvalidIssuer => "token issued by another issuer",
+                ErrorKind::InvalidAudience => "token is for another audience",
+                ErrorKind::InvalidSignature => "invalid signature",
+                ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+                _ => "invalid token",
+            })
+        })?;
     Ok(data.claims)
 }
 
@@ -178,7 +186,7 @@ pub async fn id_token_hint_audience(
     }
     let header =
         jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid("malformed token"))?;
-    if header.alg != Algorithm::RS256
+    if SigningAlg::of_header(header.alg).is_none()
         || header.typ.as_deref() != Some(ID_TOKEN_TYPE)
         || header.jku.is_some()
         || header.x5u.is_some()
@@ -188,13 +196,13 @@ pub async fn id_token_hint_audience(
         return Err(Rejection::Invalid("not an ID token of this tenant"));
     }
     let kid = header.kid.ok_or(Rejection::Invalid("token has no kid"))?;
-    let key = decoding_key(cache, pool, tenant.id(), &kid).await?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let key = verifying_key(cache, pool, tenant.id(), &kid).await?;
+    let mut validation = Validation::new(key.alg.verifying());
     validation.set_issuer(&[tenant.issuer.as_str()]);
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["iss", "aud", "sub"]);
-    let hint = jsonwebtoken::decode::<Hint>(token, &key, &validation)
+    let hint = jsonwebtoken::decode::<Hint>(token, &key.decoding, &validation)
         .map_err(|_| Rejection::Invalid("not an ID token of this tenant"))?;
     Ok(match hint.claims.aud {
         Audience::One(aud) => vec![aud],
@@ -203,12 +211,12 @@ pub async fn id_token_hint_audience(
 }
 
 /// The tenant's published key with this kid (current, or retired within the retention).
-async fn decoding_key(
+async fn verifying_key(
     cache: &ConfigCache,
     pool: &PgPool,
     tenant_id: Uuid,
     kid: &str,
-) -> Result<Arc<DecodingKey>, Rejection> {
+) -> Result<Arc<VerifyingKey>, Rejection> {
     let published = cache
         .published_keys(pool, tenant_id)
         .await
@@ -234,6 +242,7 @@ mod tests {
                 tenant_id: Uuid::new_v4(),
                 slug: slug.into(),
                 display_name: slug.into(),
+                signing_alg: "RS256".into(),
                 created_at: chrono::Utc::now(),
             },
             host: format!("{slug}.example.com"),

@@ -29,3 +29,4 @@ mod management_support;
 mod management_users;
 mod observability;
 mod rate_limits;
+mod signing_algorithms;

@@ -130,7 +130,10 @@ async fn an_application_is_changed_validated_and_deleted() {
         (json!({ "grant_types": ["password"] }), "grant_types"),
         (json!({ "name": long }), "name"),
         (json!({ "client_secret": "mine" }), "client_secret"),
-        (json!({ "jwt_configuration": {} }), "jwt_configuration"),
+        (
+            json!({ "jwt_configuration": {"alg": "HS256"} }),
+            "jwt_configuration.alg",
+        ),
         (json!({ "callbacks": "https://x.example" }), "callbacks"),
     ] {
         let res = api.patch(&path, body.clone()).await;

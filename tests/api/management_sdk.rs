@@ -19,6 +19,16 @@ fn sdk_installed() -> bool {
 
 #[tokio::test]
 async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() {
+    sdk_manages_a_tenant(None).await;
+}
+
+/// The same with the SDK's machine client set to ES256: its management API tokens are ES256.
+#[tokio::test]
+async fn the_official_auth0_python_sdk_works_with_an_es256_application() {
+    sdk_manages_a_tenant(Some("ES256")).await;
+}
+
+async fn sdk_manages_a_tenant(alg: Option<&str>) {
     assert!(
         sdk_installed(),
         "auth0-python is not importable by python3: pip install -r tests/sdk/requirements.txt"
@@ -28,6 +38,7 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
     let input = services::clients::ClientInput {
         name: Some("sdk automation".into()),
         app_type: Some("non_interactive".into()),
+        signing_alg: alg.map(|a| Some(a.to_owned())),
         ..Default::default()
     };
     let (client, secret) =
@@ -87,6 +98,30 @@ async fn the_official_auth0_python_sdk_manages_an_exact_connection_end_to_end() 
     .execute(&app.pool)
     .await
     .unwrap();
+
+    if let Some(alg) = alg {
+        let token: serde_json::Value = app
+            .http
+            .post(app.tenant_url(&tenant, "/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client.client_id.as_str()),
+                ("client_secret", secret.as_deref().unwrap()),
+                ("audience", audience.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let header = jsonwebtoken::decode_header(token["access_token"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            format!("{:?}", header.alg),
+            alg,
+            "the SDK's tokens are {alg}"
+        );
+    }
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

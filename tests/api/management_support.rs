@@ -136,10 +136,11 @@ impl Api {
 
     /// A token signed with the tenant's current private key, with this header and claims.
     pub async fn sign(&self, header: Value, claims: Value) -> String {
-        let stored = gatehouse::db::signing_keys::current(&self.app.pool, self.tenant.tenant_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored =
+            gatehouse::db::signing_keys::current(&self.app.pool, self.tenant.tenant_id, "RS256")
+                .await
+                .unwrap()
+                .unwrap();
         let der = self
             .app
             .state

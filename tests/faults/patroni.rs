@@ -70,8 +70,10 @@ impl Drop for Cluster {
 }
 
 fn run(args: &[&str]) -> String {
+    // Bounded waits, generous for a machine busy with the rest of the test run.
     let out = std::process::Command::new(CLUSTER)
         .args(args)
+        .env("CLUSTER_WAIT_SECONDS", "240")
         .output()
         .expect("run deploy/patroni/cluster");
     let stderr = String::from_utf8_lossy(&out.stderr);

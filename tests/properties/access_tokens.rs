@@ -3,11 +3,10 @@
 
 use std::sync::OnceLock;
 
-use gatehouse::crypto::signing::{generate_key, SigningKey};
+use gatehouse::crypto::signing::{generate_key, SigningAlg, SigningKey, VerifyingKey};
 use gatehouse::services::tokens::{
     check_header, verify_with_key, ACCESS_TOKEN_TYPE, MAX_TOKEN_BYTES,
 };
-use jsonwebtoken::DecodingKey;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -15,19 +14,26 @@ use crate::support::{config, json_value};
 
 struct Keys {
     signer: SigningKey,
-    decoding: DecodingKey,
+    decoding: VerifyingKey,
+}
+
+fn key_of(alg: SigningAlg) -> Keys {
+    let generated = generate_key(alg);
+    Keys {
+        signer: SigningKey::from_pkcs8(&generated.kid, alg, &generated.pkcs8_der).unwrap(),
+        decoding: VerifyingKey::from_jwk(&generated.public_jwk).unwrap(),
+    }
 }
 
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let generated = generate_key();
-        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(generated.public_jwk).unwrap();
-        Keys {
-            signer: SigningKey::from_pkcs8(&generated.kid, &generated.pkcs8_der).unwrap(),
-            decoding: DecodingKey::from_jwk(&jwk).unwrap(),
-        }
-    })
+    KEYS.get_or_init(|| key_of(SigningAlg::Rs256))
+}
+
+/// One key of each algorithm.
+fn every_alg() -> &'static [Keys] {
+    static KEYS: OnceLock<Vec<Keys>> = OnceLock::new();
+    KEYS.get_or_init(|| SigningAlg::ALL.into_iter().map(key_of).collect())
 }
 
 const ISSUER: &str = "https://acme.example/";
@@ -145,11 +151,11 @@ proptest! {
     }
 
     #[test]
-    fn only_rs256_access_token_headers_that_name_no_key_of_their_own_pass_the_header_check(
+    fn only_our_algorithms_access_token_headers_that_name_no_key_of_their_own_pass_the_header_check(
         (header, token) in forged_token()
     ) {
         let passed = check_header(&token);
-        let acceptable = header.get("alg") == Some(&json!("RS256"))
+        let acceptable = ["RS256", "PS256", "ES256"].iter().any(|a| header.get("alg") == Some(&json!(a)))
             && header.get("typ") == Some(&json!(ACCESS_TOKEN_TYPE))
             && header.get("kid").is_some_and(Value::is_string)
             && ["jku", "x5u", "jwk", "x5c"].iter().all(|k| header.get(k).is_none());
@@ -197,5 +203,31 @@ proptest! {
                 prop_assert!(verify_with_key(&tampered, &keys().decoding, ISSUER, AUDIENCE).is_err());
             }
         }
+    }
+
+    #[test]
+    fn a_token_verifies_only_with_the_key_and_algorithm_it_was_signed_with(
+        signer in 0usize..3,
+        verifier in 0usize..3,
+        claimed in 0usize..3,
+    ) {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": now, "exp": now + 600,
+            "scope": "read:clients", "azp": "c", "jti": "j",
+        });
+        let keys = every_alg();
+        let token = keys[signer].signer.sign(ACCESS_TOKEN_TYPE, &claims);
+        // The same token with its header claiming another algorithm (alg confusion).
+        let claimed_alg = SigningAlg::ALL[claimed].as_str();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut header: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[0]).unwrap(),
+        ).unwrap();
+        header["alg"] = json!(claimed_alg);
+        parts[0] = b64(header.to_string().as_bytes());
+        let presented = parts.join(".");
+        let result = verify_with_key(&presented, &keys[verifier].decoding, ISSUER, AUDIENCE);
+        prop_assert_eq!(result.is_ok(), signer == verifier && claimed == signer, "{:?} {}", result.err(), presented);
     }
 }

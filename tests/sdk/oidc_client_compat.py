@@ -93,6 +93,9 @@ def main():
     )
     claims.validate()
     check(claims["sub"].startswith("exact|"), "the ID token verifies against the JWKS")
+    expected_alg = os.environ.get("GATEHOUSE_EXPECTED_ALG", "RS256")
+    check(claims.header["alg"] == expected_alg, f"the ID token is signed with {expected_alg}")
+    check(expected_alg in meta["id_token_signing_alg_values_supported"], "discovery lists its algorithm")
 
     me = session.get(meta["userinfo_endpoint"], timeout=10).json()
     check(me["sub"] == claims["sub"] and me.get("email"), "/userinfo with the access token")

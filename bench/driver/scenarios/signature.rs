@@ -9,7 +9,8 @@ use serde_json::json;
 pub(super) async fn rs256_sign_ms(
     key: &gatehouse::crypto::signing::GeneratedKey,
 ) -> anyhow::Result<f64> {
-    let key = gatehouse::crypto::signing::SigningKey::from_pkcs8(&key.kid, &key.pkcs8_der)?;
+    let key =
+        gatehouse::crypto::signing::SigningKey::from_pkcs8(&key.kid, key.alg, &key.pkcs8_der)?;
     let claims = json!({ "iss": "http://bench.localhost/", "sub": "exact|b0b2c3d4", "aud": "client", "iat": 1, "exp": 2 });
     ms_per_call(400, move || key.sign("JWT", &claims)).await
 }

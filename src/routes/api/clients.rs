@@ -49,12 +49,20 @@ pub struct ClientBody<'a> {
     grant_types: &'a [String],
     token_endpoint_auth_method: &'a str,
     is_first_party: bool,
+    jwt_configuration: JwtConfiguration<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
 }
 
+/// Auth0's `jwt_configuration`: the algorithm the application's tokens are signed with.
+#[derive(Serialize)]
+struct JwtConfiguration<'a> {
+    alg: &'a str,
+}
+
 impl<'a> ClientBody<'a> {
-    pub fn new(client: &'a Client, secret: Option<&'a str>) -> Self {
+    /// `default_alg` is the tenant's, for an application that names no algorithm of its own.
+    pub fn new(client: &'a Client, secret: Option<&'a str>, default_alg: &'a str) -> Self {
         ClientBody {
             client_id: &client.client_id,
             name: &client.name,
@@ -66,14 +74,21 @@ impl<'a> ClientBody<'a> {
             grant_types: &client.grant_types,
             token_endpoint_auth_method: &client.token_endpoint_auth_method,
             is_first_party: client.is_first_party,
+            jwt_configuration: JwtConfiguration {
+                alg: client.signing_alg.as_deref().unwrap_or(default_alg),
+            },
             client_secret: secret,
         }
     }
 }
 
 /// An application as JSON, for the fields selection.
-pub fn client_json(client: &Client, secret: Option<&str>) -> Value {
-    json_body(&ClientBody::new(client, secret))
+pub fn client_json(client: &Client, secret: Option<&str>, token: &ManagementToken) -> Value {
+    json_body(&ClientBody::new(
+        client,
+        secret,
+        &token.tenant.tenant.signing_alg,
+    ))
 }
 
 const PROPERTIES: &[&str] = &[
@@ -86,6 +101,7 @@ const PROPERTIES: &[&str] = &[
     "grant_types",
     "token_endpoint_auth_method",
     "is_first_party",
+    "jwt_configuration",
 ];
 
 fn input(body: Value) -> Result<ClientInput, FieldError> {
@@ -106,7 +122,34 @@ fn input(body: Value) -> Result<ClientInput, FieldError> {
         grant_types: f.strings("grant_types", 10, 64)?,
         token_endpoint_auth_method: f.string("token_endpoint_auth_method", 32)?,
         is_first_party: f.boolean("is_first_party")?,
+        signing_alg: match f.object("jwt_configuration")? {
+            Some(config) => jwt_configuration(config)?,
+            None => None,
+        },
     })
+}
+
+/// The algorithm of `jwt_configuration` (validated by the service); `{}` changes nothing,
+/// `{"alg": null}` goes back to the tenant's default. Auth0's other JWT settings are not taken.
+fn jwt_configuration(config: Value) -> Result<Option<Option<String>>, FieldError> {
+    let Value::Object(config) = config else {
+        return Err(FieldError::new("jwt_configuration", "must be an object"));
+    };
+    if let Some(other) = config.keys().find(|k| *k != "alg") {
+        return Err(FieldError::new(
+            format!(
+                "jwt_configuration.{}",
+                other.chars().take(64).collect::<String>()
+            ),
+            "is not a known property (only alg is taken)",
+        ));
+    }
+    match config.get("alg") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(alg)) => Ok(Some(Some(alg.chars().take(16).collect()))),
+        Some(_) => Err(FieldError::new("jwt_configuration.alg", "must be a string")),
+    }
 }
 
 /// An application of this tenant (never the tester client).
@@ -140,7 +183,7 @@ pub async fn list(
             };
             let items = rows
                 .iter()
-                .map(|c| select.apply(client_json(c, None)))
+                .map(|c| select.apply(client_json(c, None, &token)))
                 .collect();
             offset_answer("clients", items, page, per_page, total)
         }
@@ -150,7 +193,7 @@ pub async fn list(
             let ids: Vec<String> = rows.iter().map(|c| c.client_id.clone()).collect();
             let items = rows
                 .iter()
-                .map(|c| select.apply(client_json(c, None)))
+                .map(|c| select.apply(client_json(c, None, &token)))
                 .collect();
             checkpoint_answer("clients", items, &ids, take)
         }
@@ -174,9 +217,11 @@ pub async fn create(
         let location = token
             .tenant
             .url(&format!("api/v2/clients/{}", client.client_id));
-        Ok(Reply::created(client_json(&client, secret.as_deref()))
-            .with_etag(tag(&client))
-            .with_location(location))
+        Ok(
+            Reply::created(client_json(&client, secret.as_deref(), &token))
+                .with_etag(tag(&client))
+                .with_location(location),
+        )
     };
     idempotency::once(&state, &token, &req, &canonical, work).await
 }
@@ -190,7 +235,7 @@ pub async fn get(
     token.require("read:clients")?;
     let select = FieldSelection::parse(&Query::parse(&req))?;
     let client = find(&state, &token, &id).await?;
-    Ok(Reply::ok(select.apply(client_json(&client, None)))
+    Ok(Reply::ok(select.apply(client_json(&client, None, &token)))
         .with_etag(tag(&client))
         .unless_fresh(&req))
 }
@@ -217,7 +262,7 @@ pub async fn update(
     )
     .await
     .map_err(api)?;
-    Ok(Reply::ok(client_json(&client, None))
+    Ok(Reply::ok(client_json(&client, None, &token))
         .with_etag(tag(&client))
         .into_response())
 }
@@ -257,7 +302,7 @@ pub async fn rotate_secret(
             service::rotate_secret_in(tx, token.tenant_id(), &id, &token.actor())
                 .await
                 .map_err(api)?;
-        Ok(Reply::ok(client_json(&client, Some(&secret))).with_etag(tag(&client)))
+        Ok(Reply::ok(client_json(&client, Some(&secret), &token)).with_etag(tag(&client)))
     };
     idempotency::once(&state, &token, &req, b"", work).await
 }

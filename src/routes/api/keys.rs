@@ -20,10 +20,23 @@ use crate::error::ApiError;
 use crate::services;
 use crate::state::AppState;
 
-/// RFC 7638 thumbprint of an RSA JWK: SHA-256 of its required members in lexical order.
+/// RFC 7638 thumbprint of a JWK: SHA-256 of its required members in lexical order.
 fn thumbprint(jwk: &Value) -> Option<String> {
-    let (e, n) = (jwk.get("e")?.as_str()?, jwk.get("n")?.as_str()?);
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let member = |name: &str| jwk.get(name)?.as_str();
+    let canonical = match member("kty")? {
+        "RSA" => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            member("e")?,
+            member("n")?
+        ),
+        "EC" => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            member("crv")?,
+            member("x")?,
+            member("y")?
+        ),
+        _ => return None,
+    };
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
@@ -31,6 +44,8 @@ fn thumbprint(jwk: &Value) -> Option<String> {
 #[derive(Serialize)]
 struct KeyBody {
     kid: String,
+    /// The one algorithm it signs with.
+    alg: String,
     current: bool,
     previous: bool,
     revoked: bool,
@@ -55,6 +70,7 @@ impl KeyBody {
             current_until: key.retired_at.as_ref().map(date),
             thumbprint: thumbprint(&key.public_jwk),
             kid: key.kid,
+            alg: key.alg,
             jwk: key.public_jwk,
         }
     }
@@ -120,10 +136,19 @@ pub async fn rotate(
     token.require("create:signing_keys")?;
     token.require("update:signing_keys")?;
     let work = async |tx: &mut Transaction<'static, Postgres>| {
-        let kid =
+        let kids =
             services::keys::rotate_by_in(tx, &state.sealer, token.tenant_id(), &token.actor())
                 .await
                 .map_err(ApiError::internal)?;
+        // Auth0 answers the new key's `kid`: here the one of the tenant's default algorithm
+        // (each algorithm in use got a new key; GET /keys/signing lists them all).
+        let default = token.tenant.tenant.signing_alg.as_str();
+        let kid = kids
+            .iter()
+            .find(|(alg, _)| alg.as_str() == default)
+            .unwrap_or(&kids[0])
+            .1
+            .clone();
         Ok(Reply::created(json_body(&RotatedKey { kid })))
     };
     idempotency::once(&state, &token, &req, b"", work).await

@@ -19,6 +19,14 @@ pub const APP_TYPES: &[(&str, &str)] = &[
     ("non_interactive", "Machine to machine (client credentials)"),
 ];
 
+/// The signing algorithms an application may choose; empty: the tenant's default.
+pub const SIGNING_ALGS: &[(&str, &str)] = &[
+    ("", "The tenant's default"),
+    ("RS256", "RS256 (RSA, what every library expects)"),
+    ("PS256", "PS256 (RSA-PSS)"),
+    ("ES256", "ES256 (P-256: smallest and fastest)"),
+];
+
 pub fn app_type_label(value: &str) -> String {
     APP_TYPES
         .iter()
@@ -39,6 +47,8 @@ pub struct ApplicationFormPage {
     pub callbacks: String,
     pub logout_urls: String,
     pub web_origins: String,
+    /// `jwt_configuration.alg`: the algorithm its ID and access tokens are signed with.
+    pub signing_algs: Vec<Choice>,
     pub errors: Errors,
     pub connections: Vec<String>,
     pub issuer: String,
@@ -65,6 +75,7 @@ pub fn blank_form(layout: Layout, issuer: String) -> ApplicationFormPage {
         callbacks: String::new(),
         logout_urls: String::new(),
         web_origins: String::new(),
+        signing_algs: Choice::list(SIGNING_ALGS, ""),
         errors: Errors::default(),
         connections: vec![],
         issuer,
@@ -84,6 +95,8 @@ pub struct ApplicationForm {
     #[serde(default)]
     web_origins: String,
     #[serde(default)]
+    signing_alg: String,
+    #[serde(default)]
     pub version: Option<i32>,
 }
 
@@ -95,6 +108,7 @@ impl ApplicationForm {
             callbacks: Some(lines(&self.callbacks)),
             allowed_logout_urls: Some(lines(&self.logout_urls)),
             web_origins: Some(lines(&self.web_origins)),
+            signing_alg: Some(Some(self.signing_alg.trim().to_owned()).filter(|a| !a.is_empty())),
             ..Default::default()
         }
     }
@@ -110,6 +124,8 @@ pub fn field_errors(e: &FieldError) -> Errors {
         "web_origins"
     } else if e.field == "name" {
         "name"
+    } else if e.field.starts_with("jwt_configuration") {
+        "signing_alg"
     } else {
         "app_type"
     };
@@ -139,6 +155,7 @@ pub fn refill(
     page.callbacks = form.callbacks.clone();
     page.logout_urls = form.logout_urls.clone();
     page.web_origins = form.web_origins.clone();
+    page.signing_algs = Choice::list(SIGNING_ALGS, &form.signing_alg);
     page.errors = errors;
     page
 }

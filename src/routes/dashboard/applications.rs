@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::application_form::{
     app_type_label, blank_form, field_errors, refill, ApplicationForm, ApplicationFormPage,
-    APP_TYPES,
+    APP_TYPES, SIGNING_ALGS,
 };
 use super::page::{
     render, render_status, see_other_with, Choice, DashResult, Empty, Errors, Layout,
@@ -176,6 +176,7 @@ async fn form_for(
         callbacks: client.callbacks.join("\n"),
         logout_urls: client.allowed_logout_urls.join("\n"),
         web_origins: client.web_origins.join("\n"),
+        signing_algs: Choice::list(SIGNING_ALGS, client.signing_alg.as_deref().unwrap_or("")),
         errors: Errors::default(),
         connections,
         issuer: issuer(&state.settings, &view.tenant),

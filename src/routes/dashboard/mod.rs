@@ -77,6 +77,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(signing_keys::revoke),
             )
             .route(
+                &format!("{t}/keys/default-alg"),
+                web::post().to(signing_keys::set_default_alg),
+            )
+            .route(
                 &format!("{t}/applications"),
                 web::get().to(applications::list),
             )

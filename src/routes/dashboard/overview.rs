@@ -32,6 +32,9 @@ pub struct TenantPage {
     pub connections: i64,
     pub users: i64,
     pub keys: Vec<super::signing_keys::KeyRow>,
+    /// The algorithm of applications that name none, and the choices.
+    pub signing_alg: String,
+    pub signing_algs: [&'static str; 3],
     pub activity: Activity,
 }
 
@@ -92,6 +95,8 @@ async fn overview_page(
         connections,
         users,
         keys: super::signing_keys::list(state, tenant_id).await?,
+        signing_alg: view.tenant.signing_alg.clone(),
+        signing_algs: crate::crypto::signing::SigningAlg::names(),
         activity: activity(state, tenant_id).await?,
     };
     let status = if display_name.1.is_some() || new_domain.1.is_some() {

@@ -16,6 +16,7 @@ use crate::state::AppState;
 /// A key as the overview lists it.
 pub struct KeyRow {
     pub kid: String,
+    pub alg: String,
     /// `current`, `previous` or `revoked`.
     pub state: String,
     pub since: String,
@@ -32,6 +33,7 @@ pub fn rows(keys: &[StoredKey]) -> Vec<KeyRow> {
     keys.iter()
         .map(|k| KeyRow {
             kid: k.kid.clone(),
+            alg: k.alg.clone(),
             state: k.state.clone(),
             since: when(&k.created_at),
             until: k
@@ -46,7 +48,7 @@ pub fn rows(keys: &[StoredKey]) -> Vec<KeyRow> {
 }
 
 pub async fn rotate(state: web::Data<AppState>, edit: TenantEdit<Empty>) -> DashResult {
-    let kid = services::keys::rotate_by(
+    let kids = services::keys::rotate_by(
         &state.pool,
         &state.sealer,
         edit.tenant.tenant_id,
@@ -59,9 +61,41 @@ pub async fn rotate(state: web::Data<AppState>, edit: TenantEdit<Empty>) -> Dash
         &format!("/tenants/{}", edit.tenant.slug),
         "ok",
         &format!(
-            "Key {kid} signs from now on; the previous key stays published for tokens it signed."
+            "{}; the previous keys stay published for tokens they signed.",
+            kids.iter()
+                .map(|(alg, kid)| format!("{alg} key {kid} signs from now on"))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct AlgForm {
+    #[serde(default)]
+    alg: String,
+}
+
+/// The tenant's default signing algorithm, for applications that name none.
+pub async fn set_default_alg(state: web::Data<AppState>, edit: TenantEdit<AlgForm>) -> DashResult {
+    let back = format!("/tenants/{}", edit.tenant.slug);
+    let (kind, text) = match services::keys::set_default_alg(
+        &state.pool,
+        &state.sealer,
+        edit.tenant.tenant_id,
+        &edit.form.alg,
+        &edit.session.actor(),
+    )
+    .await
+    .map_err(PageError::internal)?
+    {
+        Ok(alg) => (
+            "ok",
+            format!("Applications that name no algorithm of their own now get {alg} tokens."),
+        ),
+        Err(e) => ("error", format!("The algorithm {}", e.message)),
+    };
+    Ok(see_other_with(&state.settings, &back, kind, &text))
 }
 
 #[derive(Deserialize)]

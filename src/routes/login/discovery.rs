@@ -53,7 +53,9 @@ impl OpenIdConfiguration {
             response_modes_supported: &["query", "form_post", "web_message"],
             grant_types_supported: &["authorization_code", "refresh_token", "client_credentials"],
             subject_types_supported: &["public"],
-            id_token_signing_alg_values_supported: &["RS256"],
+            // Each application's ID tokens use one of these (its `jwt_configuration.alg`, or
+            // the tenant's default), with the JWKS key of that algorithm.
+            id_token_signing_alg_values_supported: &["RS256", "PS256", "ES256"],
             token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             code_challenge_methods_supported: &["S256"],
             claims_supported: &[

@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use super::issue::{user_tokens, Grant};
 use super::{GrantError, LoginContext, TokenResponse, REFRESH_TOKEN_DAYS, REPEAT_GRACE};
+use crate::cache::NoCurrentKey;
 use crate::crypto::random::{opaque_token, s256, token_hash};
 use crate::crypto::seal::{SealContext, Sealer};
-use crate::crypto::signing::SigningKey;
+use crate::crypto::signing::{SigningAlg, SigningKey};
 use crate::db;
 use crate::db::clients::Client;
 use crate::db::events::NewEvent;
@@ -21,6 +22,7 @@ use crate::db::retry::patiently;
 use crate::domain::event_kind::{CODE_REDEEMED, CODE_REDEMPTION_FAILED};
 use crate::domain::Requester;
 use crate::services::hosts::TenantHost;
+use crate::services::keys;
 
 /// What the application presented with its code.
 pub struct CodeRedemption<'a> {
@@ -39,7 +41,7 @@ pub async fn redeem(
     let code_hash = token_hash(presented.code);
     // Whatever else can fail is fetched before the code is spent, so that a spent code always
     // gives its tokens: after the redemption only in-memory work is left.
-    let key = signing_key(cx, tenant).await?;
+    let key = signing_key(cx, tenant, client).await?;
     // Redemption, its checks, the user lookup, the refresh token (when the code's scope and
     // the client allow one) and the event are one statement: if it fails (the database going
     // away, say), the code stays unused and nothing was issued; if it succeeds, one round trip
@@ -250,13 +252,26 @@ async fn record_replay(
     }
 }
 
-/// The tenant's current signing key, parsed once per node.
+/// The key `client`'s tokens are signed with: the tenant's current key for the client's
+/// algorithm (its own, or the tenant's default), parsed once per node, and made the first
+/// time an algorithm is used.
 pub(super) async fn signing_key(
     cx: &LoginContext<'_>,
     tenant: &TenantHost,
+    client: &Client,
 ) -> Result<Arc<SigningKey>, GrantError> {
-    Ok(cx
-        .cache
-        .signing_key(cx.pool, cx.sealer, tenant.id())
-        .await?)
+    let alg = client
+        .signing_alg
+        .as_deref()
+        .and_then(SigningAlg::parse)
+        .or_else(|| SigningAlg::parse(&tenant.tenant.signing_alg))
+        .unwrap_or(SigningAlg::Rs256);
+    let key = || cx.cache.signing_key(cx.pool, cx.sealer, tenant.id(), alg);
+    match key().await {
+        Err(e) if e.downcast_ref::<NoCurrentKey>().is_some() => {
+            keys::ensure_current(cx.pool, cx.sealer, tenant.id(), alg).await?;
+            Ok(key().await?)
+        }
+        other => Ok(other?),
+    }
 }

@@ -119,7 +119,7 @@ pub async fn grant(
         "iat": now, "exp": now + TOKEN_SECONDS, "scope": scope, "azp": client.client_id,
         "gty": "client-credentials", "jti": opaque_token(16),
     });
-    let key = signing_key(cx, tenant).await?;
+    let key = signing_key(cx, tenant, client).await?;
     let access_token = key.sign(ACCESS_TOKEN_TYPE, &claims);
     cx.cache.remember_token(
         reuse_key,

@@ -33,7 +33,7 @@ pub async fn rotate(
     requester: &Requester,
 ) -> Result<TokenResponse, GrantError> {
     // Fetched before the rotation commits, which must never happen without the new token given.
-    let key = signing_key(cx, tenant).await?;
+    let key = signing_key(cx, tenant, client).await?;
     let next = opaque_token(32);
     // Safe to repeat: an attempt whose answer was lost in a failover rotated the token, and
     // the next one finds it rotated by this very request and gives the same successor.
