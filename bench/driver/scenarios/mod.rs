@@ -3,6 +3,7 @@
 //! restarts and logins again with 100,000 tenants. Ends with the targets. One module per
 //! scenario; how a scenario is measured is in `measure`.
 
+mod es256;
 mod floor;
 mod logins;
 mod management;
@@ -138,6 +139,7 @@ pub async fn all(args: &Args, env: &mut Env, report: &mut Report) -> anyhow::Res
     }
     logins(args, env, report, LOGIN_ONE, vec![target.clone()]).await;
     oidc::oidc_logins(args, env, report, &bench, &target).await?;
+    es256::es256_logins(args, env, report, &target).await?;
     floor(args, env, report).await?;
     if args.only == Some(Only::Login) {
         let users = Args::reference_users(&args.login_users);
