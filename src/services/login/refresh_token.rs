@@ -4,7 +4,6 @@
 
 use chrono::Utc;
 use serde_json::json;
-
 use sqlx::{Postgres, Transaction};
 
 use super::authorization_code::signing_key;
